@@ -1,0 +1,202 @@
+"""API Gateway REST ``REQUEST`` authorizer: token in, Allow/Deny policy or 401 out.
+
+Outcomes (the contract in DESIGN.md):
+
+* verified and admitted -> Allow, ``context`` = the flat envelope;
+* verified but not admitted (tenant, app, scope, role) -> Deny (API Gateway answers 403);
+* anything else, including our own failures -> ``Exception("Unauthorized")`` (401).
+  Never any other exception: API Gateway turns those into a 500.
+
+Policies cover every method and path of the stage, because API Gateway caches the result
+per token and replays it for other routes; a policy naming only the first ``methodArn``
+would deny the caller's next request to a different route.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from tenantkit.claims import normalize_claims, principal_id_of
+from tenantkit.config import AuthorizerConfig
+from tenantkit.envelope import IdentityEnvelope
+from tenantkit.exceptions import (
+    AccessDeniedError,
+    ConfigurationError,
+    MalformedAuthorizationHeaderError,
+    MalformedRequestError,
+    MissingTokenError,
+    RegistryError,
+    TokenRejectedError,
+)
+from tenantkit.jwks import JwksCache
+from tenantkit.observability import get_logger
+from tenantkit.registry import RegistryProvider
+from tenantkit.verifier import JwtVerifier
+
+UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway maps to 401
+_METHOD_ARN = re.compile(
+    r"^arn:(aws[a-z-]*):execute-api:([a-z0-9-]+):(\d{12}):([A-Za-z0-9]+)/([A-Za-z0-9_.-]+)/"
+)
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+class RequestAuthorizer:
+    def __init__(self, *, verifier: JwtVerifier, registry: RegistryProvider, service: str | None = None) -> None:
+        self._verifier = verifier
+        self._registry = registry
+        self._logger = get_logger(service)
+
+    @classmethod
+    def from_config(cls, config: AuthorizerConfig, *, jwks_cache: JwksCache | None = None) -> RequestAuthorizer:
+        verifier = JwtVerifier.from_config(config, jwks_cache=jwks_cache)
+        registry = RegistryProvider(config.tenant_registry, cache_seconds=config.registry_cache_seconds)
+        return cls(verifier=verifier, registry=registry)
+
+    def warm_up(self, jwks_cache: JwksCache) -> None:
+        """Init-time work: fetch the JWKS and the registry once; failures retry per request."""
+        jwks_cache.prefetch(self._verifier.jwks_uri)
+        try:
+            self._registry.get()
+        except RegistryError as exc:
+            self._logger.warning("tenant registry not loaded at init", extra={"reason": exc.reason})
+
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        correlation_id = _correlation_id(event, context)
+        route = _route(event)
+        principal_id: str | None = None
+        try:
+            if not isinstance(event, dict):
+                raise MalformedRequestError("event is not an object")
+            resource = api_resource_arn(event.get("methodArn"))
+            claims = self._verifier.verify(extract_bearer_token(event))
+            principal_id = principal_id_of(claims)
+            envelope = normalize_claims(claims, self._registry.get(), correlation_id=correlation_id)
+        except AccessDeniedError as denied:
+            fields = {"principal_id": principal_id, **denied.identity}
+            self._decision("authz.deny", denied.reason, route, correlation_id, fields)
+            return _policy(principal_id or "anonymous", "Deny", resource, {"reason": denied.reason})
+        except (TokenRejectedError, RegistryError) as rejected:
+            self._decision("authz.unauthorized", rejected.reason, route, correlation_id, {"principal_id": principal_id})
+            raise Exception(UNAUTHORIZED) from None
+        except Exception as unexpected:  # never a 500: fail closed, log the type only (no token text)
+            self._logger.error(
+                "authorizer internal error",
+                extra={"error_type": type(unexpected).__name__, "correlation_id": correlation_id},
+            )
+            raise Exception(UNAUTHORIZED) from None
+        self._decision("authz.allow", "verified", route, correlation_id, envelope.log_fields())
+        return allow_policy(envelope, resource)
+
+    def _decision(
+        self, event_type: str, reason: str, route: str, correlation_id: str, fields: Mapping[str, Any]
+    ) -> None:
+        self._logger.info(
+            "authorizer decision",
+            extra={
+                "event_type": event_type,
+                "outcome": event_type.split(".", 1)[1],
+                "reason": reason,
+                "route": route,
+                **{k: v for k, v in fields.items() if v is not None},
+                "correlation_id": correlation_id,
+            },
+        )
+
+
+class FailClosedAuthorizer:
+    """Stands in when configuration is invalid: every request is a 401 and the log names the
+    bad variable, instead of an init crash that API Gateway would turn into 500s."""
+
+    def __init__(self, error: ConfigurationError, service: str | None = None) -> None:
+        self._error = error
+        self._logger = get_logger(service)
+        self._logger.error("authorizer misconfigured", extra={"variable": error.variable, "problem": error.problem})
+
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        self._logger.error(
+            "authorizer decision",
+            extra={"event_type": "authz.unauthorized", "outcome": "unauthorized",
+                   "reason": self._error.reason, "variable": self._error.variable},
+        )
+        raise Exception(UNAUTHORIZED)
+
+
+def load_authorizer(environ: Mapping[str, str] | None = None) -> RequestAuthorizer | FailClosedAuthorizer:
+    """Build the authorizer from the environment once, at init."""
+    try:
+        config = AuthorizerConfig.from_env(environ)
+    except ConfigurationError as error:
+        return FailClosedAuthorizer(error)
+    jwks_cache = JwksCache(settings=config.jwks)
+    authorizer = RequestAuthorizer.from_config(config, jwks_cache=jwks_cache)
+    authorizer.warm_up(jwks_cache)
+    return authorizer
+
+
+def extract_bearer_token(event: Mapping[str, Any]) -> str:
+    """The token from the one ``Authorization: Bearer <token>`` header, or a typed error."""
+    values: list[Any] = []
+    for source in ("headers", "multiValueHeaders"):
+        headers = event.get(source) or {}
+        if not isinstance(headers, dict):
+            raise MalformedAuthorizationHeaderError("headers are not an object")
+        for name, value in headers.items():
+            if isinstance(name, str) and name.lower() == "authorization":
+                values.extend(value if source == "multiValueHeaders" and isinstance(value, list) else [value])
+    distinct = set(v if isinstance(v, str) else repr(v) for v in values)
+    if not values:
+        raise MissingTokenError("no Authorization header")
+    if len(distinct) != 1 or not isinstance(values[0], str):
+        raise MalformedAuthorizationHeaderError("more than one Authorization value")
+    scheme, _, token = values[0].strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+        raise MalformedAuthorizationHeaderError("expected 'Bearer <token>'")
+    return token
+
+
+def api_resource_arn(method_arn: Any) -> str:
+    """All methods and paths of the calling stage: ``arn:...:<api>/<stage>/*``."""
+    match = _METHOD_ARN.match(method_arn) if isinstance(method_arn, str) else None
+    if match is None:
+        raise MalformedRequestError("methodArn is missing or malformed")
+    partition, region, account, api_id, stage = match.groups()
+    return f"arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/*"
+
+
+def allow_policy(envelope: IdentityEnvelope, resource: str) -> dict[str, Any]:
+    return _policy(envelope.principal_id, "Allow", resource, envelope.to_authorizer_context())
+
+
+def _policy(principal_id: str, effect: str, resource: str, context: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "principalId": principal_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
+        },
+        "context": context,
+    }
+
+
+def _correlation_id(event: Any, context: Any) -> str:
+    candidates = []
+    if isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
+        candidates.append(event["requestContext"].get("requestId"))
+    candidates.append(getattr(context, "aws_request_id", None))
+    for candidate in candidates:
+        if isinstance(candidate, str) and _CORRELATION_ID.match(candidate):
+            return candidate
+    return str(uuid.uuid4())
+
+
+def _route(event: Any) -> str:
+    if not isinstance(event, dict):
+        return "unknown"
+    method, resource = event.get("httpMethod"), event.get("resource")
+    if isinstance(method, str) and isinstance(resource, str):
+        return f"{method[:16]} {resource[:256]}"
+    return "unknown"

@@ -1,0 +1,113 @@
+"""The identity envelope: who is calling, for which tenant and app, in which session.
+
+Built only from a verified token plus the tenant registry (see :mod:`tenantkit.claims`).
+It flattens to an API Gateway authorizer context (strings, numbers and booleans only) and
+back without loss. API Gateway hands a REST integration every context value as a string,
+so :meth:`IdentityEnvelope.from_authorizer_context` accepts both the native and the
+stringified forms.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENVELOPE_VERSION = "1"
+
+# Identifiers the platform mints (tenant_id, app_id) and ids it propagates downstream.
+_IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$"
+
+# Context keys that carry lists; everything else in the envelope is a scalar.
+_LIST_FIELDS = ("roles", "scopes")
+
+
+class EnvelopeError(ValueError):
+    """An authorizer context that does not hold a valid envelope."""
+
+
+class IdentityEnvelope(BaseModel):
+    """Versioned, immutable identity of one request."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    envelope_version: Literal["1"] = ENVELOPE_VERSION
+    app_id: str = Field(pattern=_IDENT)
+    tenant_id: str = Field(pattern=_IDENT)
+    principal_id: str = Field(pattern=_IDENT)
+    principal_type: Literal["user", "service"]
+    session_id: str | None = Field(default=None, pattern=_IDENT)
+    correlation_id: str = Field(pattern=_IDENT)
+    issuer: str = Field(min_length=1, max_length=512)
+    roles: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    auth_time: int | None = Field(default=None, ge=0)
+
+    @field_validator("roles", "scopes")
+    @classmethod
+    def _no_empty_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item for item in value):
+            raise ValueError("entries must be non-empty strings")
+        return value
+
+    def log_fields(self) -> dict[str, Any]:
+        """The envelope's names and values as they appear in every log line."""
+        return {
+            "app_id": self.app_id,
+            "tenant_id": self.tenant_id,
+            "principal_id": self.principal_id,
+            "principal_type": self.principal_type,
+            "session_id": self.session_id,
+            "correlation_id": self.correlation_id,
+        }
+
+    def to_authorizer_context(self) -> dict[str, str | int | bool]:
+        """Flatten to an authorizer ``context``: no nulls, no nested values."""
+        context: dict[str, str | int | bool] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue  # API Gateway rejects null context values; absence means None
+            if name in _LIST_FIELDS:
+                context[name] = json.dumps(list(value), separators=(",", ":"))
+            else:
+                context[name] = value
+        return context
+
+    @classmethod
+    def from_authorizer_context(cls, context: dict[str, Any]) -> IdentityEnvelope:
+        """Rebuild the envelope; unknown keys (``principalId``, ``integrationLatency``) are ignored."""
+        if not isinstance(context, dict):
+            raise EnvelopeError("authorizer context is not an object")
+        data: dict[str, Any] = {}
+        for name in cls.model_fields:
+            if name not in context or context[name] is None:
+                continue
+            value = context[name]
+            if name in _LIST_FIELDS:
+                value = _decode_list(name, value)
+            elif name == "auth_time" and isinstance(value, str):
+                if not value.isdigit():
+                    raise EnvelopeError("auth_time is not an integer")
+                value = int(value)
+            data[name] = value
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
+            raise EnvelopeError(f"invalid envelope fields: {', '.join(fields)}") from None
+
+
+def _decode_list(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        items = value
+    elif isinstance(value, str):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            raise EnvelopeError(f"{name} is not a JSON list") from None
+    else:
+        raise EnvelopeError(f"{name} is not a list")
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise EnvelopeError(f"{name} must be a list of strings")
+    return tuple(items)

@@ -1,0 +1,226 @@
+"""JWT verification: every RFC 8725 / Entra check, in a fixed order, one error per check.
+
+Order: size cap and shape (before any crypto), header (alg allowlist, no ``crit``, ``kid``
+only looked up in the pinned JWKS; ``jku``/``x5u``/``jwk``/``x5c`` are never read), signature,
+then claims (``iss`` and ``tid``, ``aud``, ``exp``/``nbf``/``iat``, ``oid``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jwt
+from jwt.exceptions import InvalidSignatureError as _PyJwtInvalidSignature
+from jwt.exceptions import PyJWTError
+
+from tenantkit.config import TENANT_PLACEHOLDER, AuthorizerConfig
+from tenantkit.exceptions import (
+    AlgorithmNotAllowedError,
+    AudienceMismatchError,
+    CriticalHeaderError,
+    InvalidClaimError,
+    InvalidSignatureError,
+    IssuerMismatchError,
+    KidMissingError,
+    MalformedTokenError,
+    MissingClaimError,
+    MissingTokenError,
+    TenantIdMismatchError,
+    TokenExpiredError,
+    TokenNotYetValidError,
+    TokenTooLargeError,
+)
+from tenantkit.jwks import JwksCache
+
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_GUID_RE = re.compile(f"^{GUID}$")
+_GUID_ANYWHERE = re.compile(GUID)
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")  # empty signature: caught by alg check
+_MAX_KID_LENGTH = 256
+_DECODE_OPTIONS = {
+    # pyjwt only checks the signature here; the claims are checked below, one error per check.
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+}
+
+
+class IssuerPolicy:
+    """Exact issuers and Entra templates such as ``https://login.microsoftonline.com/{tenantid}/v2.0``.
+
+    A template matches only with the token's own ``tid`` substituted, so a token issued by
+    one tenant cannot claim another; an exact issuer that names a tenant GUID pins ``tid``.
+    """
+
+    def __init__(self, issuers: Sequence[str]) -> None:
+        self._exact: dict[str, str | None] = {}
+        self._templates: list[tuple[str, re.Pattern[str]]] = []
+        for issuer in issuers:
+            if TENANT_PLACEHOLDER in issuer:
+                prefix, suffix = issuer.split(TENANT_PLACEHOLDER)
+                pattern = re.compile(f"{re.escape(prefix)}({GUID}){re.escape(suffix)}")
+                self._templates.append((issuer, pattern))
+            else:
+                found = _GUID_ANYWHERE.search(issuer)
+                self._exact[issuer] = found.group(0) if found else None
+
+    def check(self, iss: str, tid: str) -> None:
+        if iss in self._exact:
+            pinned = self._exact[iss]
+            if pinned is not None and pinned != tid:
+                raise TenantIdMismatchError("tid differs from the issuer's tenant")
+            return
+        for template, pattern in self._templates:
+            if template.replace(TENANT_PLACEHOLDER, tid) == iss:
+                return
+            if pattern.fullmatch(iss):
+                raise TenantIdMismatchError("tid differs from the issuer's tenant")
+        raise IssuerMismatchError("issuer is not trusted")
+
+
+class JwtVerifier:
+    def __init__(
+        self,
+        *,
+        issuers: Sequence[str],
+        audiences: Sequence[str],
+        jwks_uri: str,
+        jwks_cache: JwksCache,
+        algorithms: Sequence[str] = ("RS256",),
+        clock_leeway_seconds: int = 60,
+        max_token_bytes: int = 8192,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not audiences:
+            raise ValueError("at least one audience is required")
+        self._issuers = IssuerPolicy(issuers)
+        self._audiences = frozenset(audiences)
+        self._jwks_uri = jwks_uri
+        self._jwks_cache = jwks_cache
+        self._algorithms = frozenset(algorithms)
+        self._leeway = clock_leeway_seconds
+        self._max_token_bytes = max_token_bytes
+        self._clock = clock
+
+    @classmethod
+    def from_config(cls, config: AuthorizerConfig, jwks_cache: JwksCache | None = None) -> JwtVerifier:
+        return cls(
+            issuers=config.issuers,
+            audiences=config.audiences,
+            jwks_uri=config.jwks_uri,
+            jwks_cache=jwks_cache or JwksCache(settings=config.jwks),
+            algorithms=config.algorithms,
+            clock_leeway_seconds=config.clock_leeway_seconds,
+            max_token_bytes=config.max_token_bytes,
+        )
+
+    @property
+    def jwks_uri(self) -> str:
+        return self._jwks_uri
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Return the verified claims or raise a :class:`TokenRejectedError` subclass."""
+        if not isinstance(token, str) or not token:
+            raise MissingTokenError("no token")
+        if len(token) > self._max_token_bytes:
+            raise TokenTooLargeError("token exceeds the size limit")
+        if not _COMPACT_JWS.match(token):
+            raise MalformedTokenError("not a compact JWS")
+        header = _decode_header(token)
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise AlgorithmNotAllowedError("alg is not allowed")
+        if "crit" in header:
+            raise CriticalHeaderError("crit header present")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
+            raise KidMissingError("kid missing or invalid")
+        key = self._jwks_cache.get_key(self._jwks_uri, kid, alg)
+        try:
+            claims = jwt.decode(token, key.key, algorithms=[alg], options=_DECODE_OPTIONS)
+        except _PyJwtInvalidSignature:
+            raise InvalidSignatureError("signature does not verify") from None
+        except PyJWTError:
+            raise MalformedTokenError("token could not be decoded") from None
+        self._check_claims(claims)
+        return claims
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        tid = _required_str(claims, "tid")
+        if not _GUID_RE.match(tid):
+            raise TenantIdMismatchError("tid is not a GUID")
+        self._issuers.check(_required_str(claims, "iss"), tid)
+        self._check_audience(claims)
+        now = self._clock()
+        exp = _numeric(claims, "exp", required=True)
+        if exp is not None and now >= exp + self._leeway:
+            raise TokenExpiredError("token expired")
+        for name in ("nbf", "iat"):
+            value = _numeric(claims, name, required=False)
+            if value is not None and value > now + self._leeway:
+                raise TokenNotYetValidError(f"{name} is in the future")
+        oid = _required_str(claims, "oid")
+        if not _GUID_RE.match(oid.lower()):
+            raise InvalidClaimError("oid", "not a GUID")
+
+    def _check_audience(self, claims: dict[str, Any]) -> None:
+        if "aud" not in claims:
+            raise MissingClaimError("aud")
+        aud = claims["aud"]
+        values = [aud] if isinstance(aud, str) else aud
+        if not isinstance(values, list) or not values or not all(isinstance(a, str) for a in values):
+            raise AudienceMismatchError("aud has the wrong type")
+        if self._audiences.isdisjoint(values):
+            raise AudienceMismatchError("aud is not an accepted audience")
+
+
+def _decode_header(token: str) -> dict[str, Any]:
+    segment = token.split(".", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        header = json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise MalformedTokenError("header is not base64url JSON") from None
+    if not isinstance(header, dict):
+        raise MalformedTokenError("header is not a JSON object")
+    return header
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("duplicate header member")  # RFC 7515 §4: ambiguous, refuse
+        result[key] = value
+    return result
+
+
+def _required_str(claims: dict[str, Any], name: str) -> str:
+    value = claims.get(name)
+    if value is None:
+        raise MissingClaimError(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidClaimError(name, "must be a non-empty string")
+    return value
+
+
+def _numeric(claims: dict[str, Any], name: str, *, required: bool) -> float | None:
+    if name not in claims:
+        if required:
+            raise MissingClaimError(name)
+        return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidClaimError(name, "must be a NumericDate")
+    return float(value)

@@ -1,0 +1,166 @@
+"""``tenantkit``: the local developer CLI (dev-only; not part of the Lambda layer)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from tenantkit_local import PROJECT_ROOT, state_dir
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-t", "--template", type=Path, default=PROJECT_ROOT / "template.yaml")
+    parser.add_argument("-n", "--env-vars", type=Path, default=PROJECT_ROOT / "local" / "env.json",
+                        help="SAM-style env vars file (default: local/env.json)")
+    parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
+
+
+def _runner(args: argparse.Namespace, function: str):  # type: ignore[no-untyped-def]
+    from tenantkit_local.runner import FunctionRunner
+    from tenantkit_local.template import function_spec, load_env_vars
+
+    overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    env_vars = load_env_vars(args.env_vars if args.env_vars and args.env_vars.exists() else None)
+    return FunctionRunner(function_spec(args.template, function, env_vars=env_vars, parameter_overrides=overrides))
+
+
+def _with_issuer(runner):  # type: ignore[no-untyped-def]
+    from tenantkit_local.issuer import LocalIssuer
+    from tenantkit_local.local_issuer_service import ensure_local_issuer
+
+    issuer = LocalIssuer()
+    jwks_uri = runner.spec.environment.get("OIDC_JWKS_URI")
+    server = ensure_local_issuer(jwks_uri, issuer) if jwks_uri else None
+    return issuer, server
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from tenantkit_local.events import load_event, render
+
+    runner = _runner(args, args.function)
+    issuer, server = _with_issuer(runner)
+    try:
+        invocation = runner.invoke(render(load_event(args.event), issuer))
+    finally:
+        if server:
+            server.stop()
+    for line in runner.init_log_lines + invocation.log_lines:
+        print(line, file=sys.stderr)
+    if invocation.error_type:
+        print(json.dumps({"errorType": invocation.error_type, "errorMessage": invocation.error_message}))
+    else:
+        print(json.dumps(invocation.response, indent=2))
+    print(f"Duration: {invocation.duration_ms:.2f} ms", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from tenantkit_local.events import event_files
+    from tenantkit_local.replay import format_table, replay_authorizer
+
+    runner = _runner(args, args.function)
+    issuer, server = _with_issuer(runner)
+    try:
+        rows = replay_authorizer(runner, event_files(args.paths), issuer)
+    finally:
+        if server:
+            server.stop()
+    print(format_table(rows))
+    errors = [r for r in rows if r.decision == "Error"]
+    print(f"\n{len(rows)} events replayed through {args.function}: "
+          f"{sum(r.decision == 'Allow' for r in rows)} allow, {sum(r.decision == 'Deny' for r in rows)} deny, "
+          f"{sum(r.decision == 'Unauthorized' for r in rows)} unauthorized, {len(errors)} errors")
+    return 1 if errors else 0
+
+
+def cmd_events_render(args: argparse.Namespace) -> int:
+    from tenantkit_local.events import render_files
+    from tenantkit_local.issuer import LocalIssuer
+
+    out = args.out or state_dir() / "rendered-events"
+    written = render_files(args.paths, out, LocalIssuer(), root=PROJECT_ROOT)
+    for path in written:
+        print(path)
+    print(f"{len(written)} events rendered; tokens expire, render again before use.", file=sys.stderr)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from tenantkit_local.issuer import LocalIssuer
+    from tenantkit_local.personas import load_persona
+
+    print(LocalIssuer().mint(load_persona(args.persona)))
+    return 0
+
+
+def cmd_issuer_serve(args: argparse.Namespace) -> int:
+    from tenantkit_local.issuer import LocalIssuer
+    from tenantkit_local.jwks_server import JwksServer
+
+    server = JwksServer(LocalIssuer().jwks_bytes(), host=args.host, port=args.port).start()
+    print(f"local issuer JWKS at {server.jwks_uri} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tenantkit", description="tenantkit local developer tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    invoke = sub.add_parser("invoke", help="invoke a template function in-process with an event")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. AuthorizerFunction")
+    invoke.add_argument("-e", "--event", type=Path, required=True)
+    _common(invoke)
+    invoke.set_defaults(func=cmd_invoke)
+
+    replay = sub.add_parser("replay", help="replay recorded authorizer events and print a decision table")
+    replay.add_argument("paths", nargs="+", type=Path)
+    replay.add_argument("--function", default="AuthorizerFunction")
+    _common(replay)
+    replay.set_defaults(func=cmd_replay)
+
+    events = sub.add_parser("events", help="recorded events")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    render = events_sub.add_parser("render", help="write events with fresh tokens for `sam local invoke -e`")
+    render.add_argument("paths", nargs="*", type=Path, default=[PROJECT_ROOT / "events"])
+    render.add_argument("-o", "--out", type=Path)
+    render.set_defaults(func=cmd_events_render)
+
+    token = sub.add_parser("token", help="mint a token for a fixture persona")
+    token.add_argument("--persona", required=True)
+    token.set_defaults(func=cmd_token)
+
+    issuer = sub.add_parser("issuer", help="the local OIDC issuer")
+    issuer_sub = issuer.add_subparsers(dest="issuer_command", required=True)
+    serve = issuer_sub.add_parser("serve", help="serve the local issuer's JWKS on 127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"])
+    serve.add_argument("--port", type=int, default=18080)
+    serve.set_defaults(func=cmd_issuer_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:  # a CLI prints one clear line, not a traceback
+        from tenantkit_local.local_issuer_service import IssuerPortError
+        from tenantkit_local.personas import UnknownPersonaError
+        from tenantkit_local.template import TemplateError
+
+        if isinstance(exc, IssuerPortError | UnknownPersonaError | TemplateError | FileNotFoundError | OSError):
+            print(f"tenantkit: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

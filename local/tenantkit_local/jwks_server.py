@@ -1,0 +1,103 @@
+"""A JWKS/OIDC discovery server on 127.0.0.1, with switches for outage and rotation tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+JWKS_PATH = "/common/discovery/v2.0/keys"
+
+
+class JwksServer:
+    """Serves one JWKS document and OIDC discovery documents; counts JWKS requests.
+
+    ``document`` is read on every request, so tests rotate keys by assigning it, and
+    ``fail_with`` (an HTTP status) simulates an IdP outage.
+    """
+
+    def __init__(self, document: bytes | Callable[[], bytes], *, host: str = "127.0.0.1", port: int = 0,
+                 delay_seconds: float = 0.0) -> None:
+        self._document = document
+        self.fail_with: int | None = None
+        self.delay_seconds = delay_seconds
+        self.jwks_requests = 0
+        self._count_lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def jwks_uri(self) -> str:
+        return self.base_url + JWKS_PATH
+
+    def set_document(self, document: bytes | Callable[[], bytes]) -> None:
+        self._document = document
+
+    def start(self) -> JwksServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="jwks-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> JwksServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _body(self) -> bytes:
+        return self._document() if callable(self._document) else self._document
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                import time
+
+                path = self.path.split("?", 1)[0]
+                if path.endswith("/discovery/v2.0/keys") or path.endswith("/discovery/keys"):
+                    with server._count_lock:
+                        server.jwks_requests += 1
+                    if server.delay_seconds:
+                        time.sleep(server.delay_seconds)
+                    if server.fail_with is not None:
+                        self._send(server.fail_with, b'{"error":"unavailable"}')
+                        return
+                    self._send(200, server._body())
+                elif path.endswith("/.well-known/openid-configuration"):
+                    issuer = path[: -len("/.well-known/openid-configuration")]
+                    self._send(200, json.dumps({
+                        "issuer": f"{server.base_url}{issuer}",
+                        "jwks_uri": server.jwks_uri,
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    }).encode())
+                else:
+                    self._send(404, b'{"error":"not found"}')
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # quiet: tests and the runner print their own output
+
+        return Handler

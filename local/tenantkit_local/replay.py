@@ -1,0 +1,61 @@
+"""Replay recorded events through a function and summarize each decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenantkit_local.events import load_event, render
+from tenantkit_local.issuer import LocalIssuer
+from tenantkit_local.runner import FunctionRunner, Invocation
+
+
+@dataclass(frozen=True)
+class AuthorizerOutcome:
+    case: str
+    decision: str  # Allow | Deny | Unauthorized | Error
+    status: int
+    reason: str
+    tenant_id: str
+    app_id: str
+    principal_type: str
+
+
+def authorizer_outcome(case: str, invocation: Invocation) -> AuthorizerOutcome:
+    decision_log = next(
+        (r for r in invocation.log_records() if r.get("message") == "authorizer decision"), {}
+    )
+    reason = str(decision_log.get("reason", "-"))
+    if invocation.error_type is not None:
+        unauthorized = invocation.error_message == "Unauthorized"
+        return AuthorizerOutcome(case, "Unauthorized" if unauthorized else "Error", 401 if unauthorized else 500,
+                                 reason, "-", "-", "-")
+    response = invocation.response or {}
+    effect = response.get("policyDocument", {}).get("Statement", [{}])[0].get("Effect", "?")
+    context = response.get("context", {})
+    return AuthorizerOutcome(
+        case=case,
+        decision=effect,
+        status=200 if effect == "Allow" else 403,
+        reason=reason,
+        tenant_id=str(context.get("tenant_id", decision_log.get("tenant_id", "-"))),
+        app_id=str(context.get("app_id", decision_log.get("app_id", "-"))),
+        principal_type=str(context.get("principal_type", "-")),
+    )
+
+
+def replay_authorizer(runner: FunctionRunner, files: list[Path], issuer: LocalIssuer) -> list[AuthorizerOutcome]:
+    outcomes = []
+    for path in files:
+        invocation = runner.invoke(render(load_event(path), issuer))
+        outcomes.append(authorizer_outcome(path.stem, invocation))
+    return outcomes
+
+
+def format_table(rows: list[AuthorizerOutcome]) -> str:
+    header = ("case", "decision", "status", "reason", "tenant_id", "app_id", "principal")
+    body = [(r.case, r.decision, str(r.status), r.reason, r.tenant_id, r.app_id, r.principal_type) for r in rows]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
