@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.fakes import FakeClock, StaticFetcher
 from support.tokens import jwk_for, jwks_document, rsa_key
-
 from tenantkit.authorizer import RequestAuthorizer
 from tenantkit.config import AuthorizerConfig
 from tenantkit.jwks import JwksCache, PenaltyBox
