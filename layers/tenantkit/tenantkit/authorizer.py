@@ -151,11 +151,10 @@ def extract_bearer_token(event: Mapping[str, Any]) -> str:
         raise MissingTokenError("no Authorization header")
     if len(distinct) != 1 or not isinstance(values[0], str):
         raise MalformedAuthorizationHeaderError("more than one Authorization value")
-    scheme, _, token = values[0].strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+    parts = values[0].split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
         raise MalformedAuthorizationHeaderError("expected 'Bearer <token>'")
-    return token
+    return parts[1]
 
 
 def api_resource_arn(method_arn: Any) -> str:

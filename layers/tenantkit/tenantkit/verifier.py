@@ -15,9 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jwt
-from jwt.exceptions import InvalidSignatureError as _PyJwtInvalidSignature
-from jwt.exceptions import PyJWTError
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from tenantkit.config import TENANT_PLACEHOLDER, AuthorizerConfig
 from tenantkit.exceptions import (
@@ -43,17 +41,9 @@ _GUID_RE = re.compile(f"^{GUID}$")
 _GUID_ANYWHERE = re.compile(GUID)
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")  # empty signature: caught by alg check
 _MAX_KID_LENGTH = 256
-_DECODE_OPTIONS = {
-    # pyjwt only checks the signature here; the claims are checked below, one error per check.
-    "verify_signature": True,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_aud": False,
-    "verify_iss": False,
-    "verify_sub": False,
-    "verify_jti": False,
-}
+# pyjwt's algorithm objects do the signature maths (raw-to-DER for ECDSA included); we parse
+# each segment once ourselves so every check below raises its own error class.
+_SIGNERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECAlgorithm.SHA256)}
 
 
 class IssuerPolicy:
@@ -137,7 +127,8 @@ class JwtVerifier:
             raise TokenTooLargeError("token exceeds the size limit")
         if not _COMPACT_JWS.match(token):
             raise MalformedTokenError("not a compact JWS")
-        header = _decode_header(token)
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = _decode_json_segment(header_b64, "header")
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AlgorithmNotAllowedError("alg is not allowed")
@@ -147,12 +138,10 @@ class JwtVerifier:
         if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
             raise KidMissingError("kid missing or invalid")
         key = self._jwks_cache.get_key(self._jwks_uri, kid, alg)
-        try:
-            claims = jwt.decode(token, key.key, algorithms=[alg], options=_DECODE_OPTIONS)
-        except _PyJwtInvalidSignature:
-            raise InvalidSignatureError("signature does not verify") from None
-        except PyJWTError:
-            raise MalformedTokenError("token could not be decoded") from None
+        signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+        if not _SIGNERS[alg].verify(signing_input, key.key, _b64decode(signature_b64, "signature")):
+            raise InvalidSignatureError("signature does not verify")
+        claims = _decode_json_segment(payload_b64, "payload")
         self._check_claims(claims)
         return claims
 
@@ -185,23 +174,28 @@ class JwtVerifier:
             raise AudienceMismatchError("aud is not an accepted audience")
 
 
-def _decode_header(token: str) -> dict[str, Any]:
-    segment = token.split(".", 1)[0]
+def _b64decode(segment: str, part: str) -> bytes:
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        header = json.loads(raw, object_pairs_hook=_reject_duplicates)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise MalformedTokenError("header is not base64url JSON") from None
-    if not isinstance(header, dict):
-        raise MalformedTokenError("header is not a JSON object")
-    return header
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise MalformedTokenError(f"{part} is not base64url") from None
+
+
+def _decode_json_segment(segment: str, part: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_b64decode(segment, part), object_pairs_hook=_reject_duplicates)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedTokenError(f"{part} is not JSON") from None
+    if not isinstance(value, dict):
+        raise MalformedTokenError(f"{part} is not a JSON object")
+    return value
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError("duplicate header member")  # RFC 7515 §4: ambiguous, refuse
+            raise ValueError("duplicate member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
         result[key] = value
     return result
 
