@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support.tokens import rsa_key
 
+from support.tokens import rsa_key
 from tenantkit_local.events import event_files, load_event, personas_referenced, render
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.jwks_server import JwksServer
