@@ -45,8 +45,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import jwt
-    from support.tokens import API_AUDIENCE, entra_claims, jwk_for, rsa_key, sign
 
+    from support.tokens import API_AUDIENCE, entra_claims, jwk_for, rsa_key, sign
     from tenantkit_local.jwks_server import JwksServer
 
     key = rsa_key()

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from tenantkit.authorizer import load_authorizer
-from tenantkit.observability import get_logger
+from tenantkit.observability.handler import observe
 
-logger = get_logger()
 authorizer = load_authorizer()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observe
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return authorizer.handle(event, context)

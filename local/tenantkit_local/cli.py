@@ -111,6 +111,19 @@ def cmd_issuer_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_export(args: argparse.Namespace) -> int:
+    from tenantkit_local.schemas import stale_documents, write_documents
+
+    if args.check:
+        stale = stale_documents()
+        for path in stale:
+            print(f"stale: {path} (run `tenantkit schema export`)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_documents():
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantkit", description="tenantkit local developer tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"])
     serve.add_argument("--port", type=int, default=18080)
     serve.set_defaults(func=cmd_issuer_serve)
+    schema = sub.add_parser("schema", help="contract documents exported from the layer")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    export = schema_sub.add_parser("export", help="write docs/schemas/*.json from the code")
+    export.add_argument("--check", action="store_true", help="exit 1 if an exported file is stale")
+    export.set_defaults(func=cmd_schema_export)
     return parser
 
 

@@ -22,10 +22,8 @@ class AuthorizerOutcome:
 
 
 def authorizer_outcome(case: str, invocation: Invocation) -> AuthorizerOutcome:
-    decision_log = next(
-        (r for r in invocation.log_records() if r.get("message") == "authorizer decision"), {}
-    )
-    reason = str(decision_log.get("reason", "-"))
+    decision_log = next((r for r in invocation.log_records() if r.get("record_type") == "audit"), {})
+    reason = str(decision_log.get("reason") or "-")
     if invocation.error_type is not None:
         unauthorized = invocation.error_message == "Unauthorized"
         return AuthorizerOutcome(case, "Unauthorized" if unauthorized else "Error", 401 if unauthorized else 500,
@@ -38,8 +36,8 @@ def authorizer_outcome(case: str, invocation: Invocation) -> AuthorizerOutcome:
         decision=effect,
         status=200 if effect == "Allow" else 403,
         reason=reason,
-        tenant_id=str(context.get("tenant_id", decision_log.get("tenant_id", "-"))),
-        app_id=str(context.get("app_id", decision_log.get("app_id", "-"))),
+        tenant_id=str(context.get("tenant_id") or decision_log.get("tenant_id") or "-"),
+        app_id=str(context.get("app_id") or decision_log.get("app_id") or "-"),
         principal_type=str(context.get("principal_type", "-")),
     )
 

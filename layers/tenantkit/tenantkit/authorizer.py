@@ -15,10 +15,13 @@ would deny the caller's next request to a different route.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from tenantkit.audit import emit_audit
+from tenantkit.audit.schema import EventType, Outcome
 from tenantkit.claims import normalize_claims, principal_id_of
 from tenantkit.config import AuthorizerConfig
 from tenantkit.envelope import IdentityEnvelope
@@ -32,7 +35,9 @@ from tenantkit.exceptions import (
     TokenRejectedError,
 )
 from tenantkit.jwks import JwksCache
-from tenantkit.observability import get_logger
+from tenantkit.observability import bind_identity, get_logger
+from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
+from tenantkit.observability.handler import correlation_id_of
 from tenantkit.registry import RegistryProvider
 from tenantkit.verifier import JwtVerifier
 
@@ -40,7 +45,6 @@ UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway maps to 401
 _METHOD_ARN = re.compile(
     r"^arn:(aws[a-z-]*):execute-api:([a-z0-9-]+):(\d{12}):([A-Za-z0-9]+)/([A-Za-z0-9_.-]+)/"
 )
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
 class RequestAuthorizer:
@@ -64,46 +68,49 @@ class RequestAuthorizer:
             self._logger.warning("tenant registry not loaded at init", extra={"reason": exc.reason})
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        correlation_id = _correlation_id(event, context)
-        route = _route(event)
-        principal_id: str | None = None
+        decision = Decision(event, context)
         try:
             if not isinstance(event, dict):
                 raise MalformedRequestError("event is not an object")
             resource = api_resource_arn(event.get("methodArn"))
             claims = self._verifier.verify(extract_bearer_token(event))
-            principal_id = principal_id_of(claims)
-            envelope = normalize_claims(claims, self._registry.get(), correlation_id=correlation_id)
+            decision.identity["principal_id"] = principal_id_of(claims)
+            envelope = normalize_claims(claims, self._registry.get(), correlation_id=decision.correlation_id)
         except AccessDeniedError as denied:
-            fields = {"principal_id": principal_id, **denied.identity}
-            self._decision("authz.deny", denied.reason, route, correlation_id, fields)
-            return _policy(principal_id or "anonymous", "Deny", resource, {"reason": denied.reason})
+            decision.identity.update(denied.identity)
+            decision.record("authz.deny", "deny", denied.reason, 403)
+            principal = decision.identity.get("principal_id") or "anonymous"
+            return _policy(principal, "Deny", resource, {"reason": denied.reason})
         except (TokenRejectedError, RegistryError) as rejected:
-            self._decision("authz.unauthorized", rejected.reason, route, correlation_id, {"principal_id": principal_id})
+            decision.record("authz.unauthorized", "unauthorized", rejected.reason, 401)
             raise Exception(UNAUTHORIZED) from None
         except Exception as unexpected:  # never a 500: fail closed, log the type only (no token text)
-            self._logger.error(
-                "authorizer internal error",
-                extra={"error_type": type(unexpected).__name__, "correlation_id": correlation_id},
-            )
+            self._logger.error("authorizer internal error", extra={"error_type": type(unexpected).__name__})
+            decision.record("authz.unauthorized", "unauthorized", "internal_error", 401)
             raise Exception(UNAUTHORIZED) from None
-        self._decision("authz.allow", "verified", route, correlation_id, envelope.log_fields())
+        decision.identity.update(envelope.log_fields())
+        decision.record("authz.allow", "allow", "verified", 200)
         return allow_policy(envelope, resource)
 
-    def _decision(
-        self, event_type: str, reason: str, route: str, correlation_id: str, fields: Mapping[str, Any]
-    ) -> None:
-        self._logger.info(
-            "authorizer decision",
-            extra={
-                "event_type": event_type,
-                "outcome": event_type.split(".", 1)[1],
-                "reason": reason,
-                "route": route,
-                **{k: v for k, v in fields.items() if v is not None},
-                "correlation_id": correlation_id,
-            },
-        )
+
+class Decision:
+    """One authorizer decision: binds what is known of the caller, then writes its audit line
+    (the audit line is the decision log: event type, outcome, reason, identity, latency)."""
+
+    __slots__ = ("correlation_id", "identity", "route", "started")
+
+    def __init__(self, event: Any, context: Any) -> None:
+        self.started = time.perf_counter()
+        self.correlation_id = correlation_id_of(event, context) or uuid.uuid4().hex
+        self.route = _route(event)
+        self.identity: dict[str, Any] = {}
+
+    def record(self, event_type: EventType, outcome: Outcome, reason: str, status: int) -> None:
+        fields = {k: v for k, v in self.identity.items() if v is not None}
+        fields["correlation_id"] = self.correlation_id
+        bind_identity(**{k: v for k, v in fields.items() if k in IDENTITY_LOG_FIELDS})
+        latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        emit_audit(event_type, outcome, reason, route=self.route, status=status, latency_ms=latency_ms, **fields)
 
 
 class FailClosedAuthorizer:
@@ -116,11 +123,8 @@ class FailClosedAuthorizer:
         self._logger.error("authorizer misconfigured", extra={"variable": error.variable, "problem": error.problem})
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        self._logger.error(
-            "authorizer decision",
-            extra={"event_type": "authz.unauthorized", "outcome": "unauthorized",
-                   "reason": self._error.reason, "variable": self._error.variable},
-        )
+        self._logger.error("authorizer misconfigured", extra={"variable": self._error.variable})
+        Decision(event, context).record("authz.unauthorized", "unauthorized", self._error.reason, 401)
         raise Exception(UNAUTHORIZED)
 
 
@@ -179,17 +183,6 @@ def _policy(principal_id: str, effect: str, resource: str, context: dict[str, An
         },
         "context": context,
     }
-
-
-def _correlation_id(event: Any, context: Any) -> str:
-    candidates = []
-    if isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
-        candidates.append(event["requestContext"].get("requestId"))
-    candidates.append(getattr(context, "aws_request_id", None))
-    for candidate in candidates:
-        if isinstance(candidate, str) and _CORRELATION_ID.match(candidate):
-            return candidate
-    return str(uuid.uuid4())
 
 
 def _route(event: Any) -> str:

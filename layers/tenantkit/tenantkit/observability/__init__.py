@@ -1,35 +1,11 @@
-"""The logging contract shared by every function: one Powertools Logger, configured once."""
+"""The observability contract shared by every function: logs, audit lines, traces, metrics.
+
+Import cost stays small: Powertools, the X-Ray SDK and EMF load only when first used.
+"""
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import TYPE_CHECKING
+from tenantkit.observability.logger import get_logger
+from tenantkit.observability.state import begin_request, bind_identity, current_state, end_request
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
-
-
-class _StdoutProxy:
-    """Resolve ``sys.stdout`` at write time so test capture and the local runner see logs."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-_loggers: dict[str, Logger] = {}
-
-
-def get_logger(service: str | None = None) -> Logger:
-    """The process-wide Logger for ``service`` (default: ``POWERTOOLS_SERVICE_NAME``)."""
-    from aws_lambda_powertools import Logger
-
-    name = service or os.environ.get("POWERTOOLS_SERVICE_NAME", "tenantkit")
-    logger = _loggers.get(name)
-    if logger is None:
-        logger = Logger(service=name, stream=_StdoutProxy())
-        _loggers[name] = logger
-    return logger
+__all__ = ["begin_request", "bind_identity", "current_state", "end_request", "get_logger"]

@@ -1,0 +1,33 @@
+"""``emit_audit``: one audit record as one structured stdout line (the audit shadow log).
+
+Written straight to stdout, not through the log level filter, so an audit line is never
+dropped by ``POWERTOOLS_LOG_LEVEL``. A CloudWatch Logs subscription filter on
+``{ $.record_type = "audit" }`` delivers these lines to the audit sink.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tenantkit.audit.schema import AuditRecord, EventType, Outcome
+from tenantkit.observability.formatter import contract_line
+from tenantkit.observability.logger import service_name
+from tenantkit.observability.state import current_log_fields, current_state
+
+
+def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: Any) -> AuditRecord:
+    """Fill identity and runtime fields from the request state, validate, write one line.
+
+    Explicit ``fields`` (route, status, latency_ms, cost fields, or identity the state does
+    not hold yet) take precedence over the state.
+    """
+    values: dict[str, Any] = {k: v for k, v in current_log_fields().items() if v is not None}
+    values["service"] = service_name()
+    values.update({k: v for k, v in fields.items() if v is not None})
+    record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
+    state = current_state()
+    if state is not None:
+        state.outcome = outcome
+    sys.stdout.write(contract_line(record.model_dump()) + "\n")
+    return record

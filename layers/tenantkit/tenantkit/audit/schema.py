@@ -1,0 +1,81 @@
+"""The audit record: one schema for the audit shadow log, the raw zone and the curated zone.
+
+``docs/schemas/audit-record.schema.json`` is exported from this model (``tenantkit schema
+export``); a test fails when the two drift. Extend it; never rename a field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+EventType = Literal[
+    "authz.allow",
+    "authz.deny",
+    "authz.unauthorized",
+    "session.bound",
+    "session.continued",
+    "session.rejected",
+    "session.expired",
+    "session.deleted",
+    "tenant.spoof_rejected",
+    "abac.deny",
+    "request.rejected",
+    "request.completed",
+    "upstream.error",
+]
+Outcome = Literal["allow", "deny", "unauthorized", "rejected", "success", "error"]
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$"
+_TS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class AuditRecord(BaseModel):
+    """Every field is always present in the emitted line; unknown values are null."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="tenantkit audit record")
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    event_id: str = Field(default_factory=new_event_id, pattern=r"^[0-9a-f]{32}$",
+                          description="Unique per record; the dedup key of compaction")
+    ts: str = Field(default_factory=utc_timestamp, pattern=_TS, description="UTC, ISO-8601, Z suffix")
+    record_type: Literal["audit"] = "audit"
+    event_type: EventType
+    outcome: Outcome
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_.]{0,127}$", description="Stable snake_case reason code")
+    service: str | None = Field(default=None, max_length=128)
+    app_id: str | None = Field(default=None, pattern=_ID)
+    tenant_id: str | None = Field(default=None, pattern=_ID)
+    principal_id: str | None = Field(default=None, pattern=_ID)
+    principal_type: Literal["user", "service"] | None = None
+    session_id: str | None = Field(default=None, pattern=_ID, description="Keyed hash unless configured raw")
+    correlation_id: str | None = Field(default=None, pattern=_ID)
+    route: str | None = Field(default=None, max_length=300, description="METHOD /resource/{template}")
+    status: int | None = Field(default=None, ge=100, le=599)
+    latency_ms: float | None = Field(default=None, ge=0)
+    agent_name: str | None = Field(default=None, max_length=128)
+    inference_profile_arn: str | None = Field(default=None, max_length=2048)
+    input_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    cold_start: bool | None = None
+    function_request_id: str | None = Field(default=None, max_length=128)
+
+
+def audit_json_schema() -> dict[str, object]:
+    schema = AuditRecord.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://tenantkit.dev/schemas/audit-record/v{SCHEMA_VERSION}.json"
+    return schema

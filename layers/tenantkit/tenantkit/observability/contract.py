@@ -1,0 +1,66 @@
+"""The field contract: one set of names for logs, traces, metrics and audit records.
+
+This module is the machine-readable source; ``docs/observability.md`` is the prose table and
+``docs/schemas/log-contract.json`` the exported copy (a test keeps all three in step).
+"""
+
+from __future__ import annotations
+
+# Present in every log line emitted during a request (null when not yet known, e.g. the
+# tenant of a request whose token failed verification).
+IDENTITY_LOG_FIELDS: tuple[str, ...] = (
+    "app_id",
+    "tenant_id",
+    "principal_id",
+    "session_id",
+    "correlation_id",
+)
+RUNTIME_LOG_FIELDS: tuple[str, ...] = ("service", "cold_start", "function_request_id")
+LOG_FIELDS: tuple[str, ...] = IDENTITY_LOG_FIELDS + RUNTIME_LOG_FIELDS
+
+# X-Ray annotations (indexed, filterable). Never tokens; session_id per the hashing policy.
+TRACE_ANNOTATIONS: tuple[str, ...] = ("tenant_id", "app_id", "session_id", "outcome")
+
+# EMF dimensions: a closed set. Tenant analytics go through Athena, never CloudWatch metrics.
+METRIC_DIMENSIONS: frozenset[str] = frozenset({"service", "app_id", "route", "outcome"})
+FORBIDDEN_METRIC_DIMENSIONS: frozenset[str] = frozenset(
+    {"tenant_id", "session_id", "principal_id", "correlation_id", "function_request_id"}
+)
+
+# Our names -> OpenTelemetry semantic-convention attribute names (for the move off the
+# X-Ray SDK, which reaches end of support in February 2027).
+OTEL_ATTRIBUTES: dict[str, str] = {
+    "tenant_id": "tenant.id",
+    "app_id": "app.id",
+    "principal_id": "user.id",
+    "principal_type": "tenantkit.principal.type",
+    "session_id": "session.id",
+    "correlation_id": "tenantkit.correlation_id",
+    "function_request_id": "faas.invocation_id",
+    "cold_start": "faas.coldstart",
+    "service": "service.name",
+    "route": "http.route",
+    "status": "http.response.status_code",
+    "outcome": "tenantkit.outcome",
+    "reason": "tenantkit.reason",
+    "agent_name": "gen_ai.agent.name",
+    "inference_profile_arn": "tenantkit.inference_profile.arn",
+    "input_tokens": "gen_ai.usage.input_tokens",
+    "output_tokens": "gen_ai.usage.output_tokens",
+}
+
+REDACTED = "[REDACTED]"
+
+
+def as_document() -> dict[str, object]:
+    """The contract as one JSON-serializable document (exported to docs/schemas/)."""
+    return {
+        "log_fields": list(LOG_FIELDS),
+        "identity_log_fields": list(IDENTITY_LOG_FIELDS),
+        "runtime_log_fields": list(RUNTIME_LOG_FIELDS),
+        "trace_annotations": list(TRACE_ANNOTATIONS),
+        "metric_dimensions": sorted(METRIC_DIMENSIONS),
+        "forbidden_metric_dimensions": sorted(FORBIDDEN_METRIC_DIMENSIONS),
+        "otel_attributes": dict(OTEL_ATTRIBUTES),
+        "redacted_placeholder": REDACTED,
+    }

@@ -1,0 +1,48 @@
+"""``observe``: the one decorator every handler wears.
+
+It starts the request state (cold start, request id, correlation id), wraps the call in a
+trace subsegment when tracing is on, and clears the state afterwards so nothing of one
+tenant's request survives into the next invocation of a warm container.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tenantkit.observability.logger import service_name
+from tenantkit.observability.state import begin_request, end_request
+from tenantkit.observability.tracing import traced, tracing_enabled
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+def correlation_id_of(event: Any, context: Any) -> str | None:
+    """API Gateway's request id when there is one (it is also in its access logs), else Lambda's."""
+    if isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
+        candidate = event["requestContext"].get("requestId")
+        if isinstance(candidate, str) and _CORRELATION_ID.match(candidate):
+            return candidate
+    candidate = getattr(context, "aws_request_id", None)
+    return candidate if isinstance(candidate, str) and _CORRELATION_ID.match(candidate) else None
+
+
+def observe(handler: Handler) -> Handler:
+    traced_handler: list[Callable[[Any, Any], Any]] = []  # built on first traced call, then reused
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        begin_request(context, correlation_id=correlation_id_of(event, context))
+        try:
+            if tracing_enabled():
+                if not traced_handler:
+                    traced_handler.append(traced(handler, service_name()))
+                return traced_handler[0](event, context)
+            return handler(event, context)
+        finally:
+            end_request()
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,140 @@
+"""Secret scrubbing for everything we emit: logs, audit lines, trace metadata.
+
+Works on copies (the caller's event is never mutated) and on any shape: the message,
+extra keys, nested dicts and lists, exception text. Two kinds of rule:
+
+* by key: values under a sensitive key (any case, ``-``/``_`` alike) are replaced whole;
+* by shape: JWT-like strings, ``Bearer`` credentials, ``?code=``/``?token=`` query values,
+  cookie headers and STS credentials inside free text are replaced where they stand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tenantkit.observability.contract import REDACTED
+
+SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "cookies",
+        "set_cookie",
+        "x_amz_security_token",
+        "token",
+        "id_token",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "password",
+        "secret",
+        "code",
+        "secretaccesskey",
+        "secret_access_key",
+        "aws_secret_access_key",
+        "sessiontoken",
+        "session_token",
+        "aws_session_token",
+        "credentials",
+        "x_api_key",
+        "api_key",
+    }
+)
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,3}")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_QUERY = re.compile(
+    r"(?i)([?&;](?:code|token|id_token|access_token|refresh_token|client_secret|x-amz-security-token"
+    r"|x-amz-signature|x-amz-credential|sig|signature)=)[^&#\s\"']+"
+)
+_HEADER_LINE = re.compile(
+    r"(?i)\b(authorization|cookie|set-cookie|x-amz-security-token)(\s*[:=]\s*)[^\r\n\"]+"
+)
+_KEYED_TEXT = re.compile(
+    r"(?i)([\"']?(?:secretaccesskey|secret_access_key|aws_secret_access_key|sessiontoken|session_token"
+    r"|aws_session_token|client_secret|refresh_token|access_token|id_token)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}&]+"
+)
+# Fast-path gate: a superset of every text rule above (each rule's match implies a hit here,
+# also inside JSON-escaped text), made of plain substring tests on the lowered text, which are
+# far cheaper than the rules. A serialized line with no sensitive key and no hit is emitted
+# as is; anything else goes through the full rules.
+_TRIGGER_WORDS = ("eyj", "bearer", "basic", "authorization", "cookie", "secret", "credential",
+                  "signature=", "code=", "sig=")
+_TOKEN_ASSIGNMENT = re.compile(r"token\W*[:=]")
+
+
+def _triggered(text: str) -> bool:
+    lowered = text.lower()
+    if any(word in lowered for word in _TRIGGER_WORDS):
+        return True
+    return "token" in lowered and _TOKEN_ASSIGNMENT.search(lowered) is not None
+
+
+_key_verdicts: dict[str, bool] = {}
+
+
+def normalize_key(key: str) -> str:
+    return key.strip().lower().replace("-", "_")
+
+
+def is_sensitive_key(key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    verdict = _key_verdicts.get(key)
+    if verdict is None:
+        verdict = normalize_key(key) in SENSITIVE_KEYS
+        if len(_key_verdicts) < 4096:
+            _key_verdicts[key] = verdict
+    return verdict
+
+
+def has_sensitive_key(value: Any, _depth: int = 0) -> bool:
+    if _depth > 32:
+        return True
+    if isinstance(value, dict):
+        return any(is_sensitive_key(k) or has_sensitive_key(v, _depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(has_sensitive_key(v, _depth + 1) for v in value)
+    return False
+
+
+def dumps_redacted(record: dict[str, Any]) -> str:
+    """Serialize ``record`` as one JSON line with every rule applied."""
+    if not has_sensitive_key(record):
+        text = json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False)
+        if not _triggered(text):
+            return text
+    return json.dumps(redact(record), default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+def redact_text(text: str) -> str:
+    if not _triggered(text):
+        return text
+    text = _JWT.sub(REDACTED, text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _HEADER_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _QUERY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return _KEYED_TEXT.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def redact(value: Any, *, _depth: int = 0) -> Any:
+    """A redacted copy of ``value``; containers are rebuilt, never modified in place."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if _depth > 32:  # pathological nesting: drop rather than recurse forever
+        return REDACTED
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if is_sensitive_key(key) and item not in (None, "") else redact(item, _depth=_depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(item, _depth=_depth + 1) for item in value]
+    if isinstance(value, bytes | bytearray):
+        return redact_text(bytes(value).decode("utf-8", errors="replace"))
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return redact_text(str(value))
