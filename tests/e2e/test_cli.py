@@ -58,10 +58,10 @@ def test_replay_prints_the_decision_table(env_file: Path, capsys: pytest.Capture
     code = cli.main(["replay", str(ROOT / "events/authorizer"), "--env-vars", str(env_file)])
     out, _ = capsys.readouterr()
     assert code == 0
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line and not line.startswith("16 ")}
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line and not line.startswith("17 ")}
     assert rows["globex-b2b-guest"][1:4] == ["Allow", "200", "verified"]
     assert rows["not-onboarded-user"][1:4] == ["Deny", "403", "tenant_not_onboarded"]
-    assert "16 events replayed" in out and "0 errors" in out
+    assert "17 events replayed" in out and "0 errors" in out
 
 
 @pytest.mark.e2e
@@ -98,7 +98,7 @@ def test_token_and_render_use_the_generated_issuer_key(tmp_path: Path, monkeypat
     out_dir = tmp_path / "rendered"
     assert cli.main(["events", "render", str(ROOT / "events/authorizer"), "--out", str(out_dir)]) == 0
     rendered = sorted(out_dir.rglob("*.json"))
-    assert len(rendered) == 16
+    assert len(rendered) == 17
     for path in rendered:
         assert "{{token:" not in path.read_text()
     event = json.loads((out_dir / "authorizer" / "acme-user-v1.json").read_text())

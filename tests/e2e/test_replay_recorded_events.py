@@ -24,6 +24,7 @@ COOKIE_CANARY = "CANARY-COOKIE-7f3a9c1e"
 EXPECTED = {
     "acme-user-v2": ("Allow", 200, "verified", "acme", "portal"),
     "acme-user-v1": ("Allow", 200, "verified", "acme", "portal"),
+    "canary-secrets": ("Allow", 200, "verified", "acme", "portal"),
     "acme-service": ("Allow", 200, "verified", "acme", "billing-worker"),
     "globex-b2b-guest": ("Allow", 200, "verified", "globex", "agent-console"),
     "initech-user-v2": ("Allow", 200, "verified", "initech", "agent-console"),
@@ -88,4 +89,4 @@ def test_no_token_or_cookie_reaches_any_output(runner: FunctionRunner, issuer: L
                 assert secret not in emitted, f"{path.stem}: token material leaked"
         assert COOKIE_CANARY not in emitted
         assert "Basic YWxpY2U6c2VjcmV0" not in emitted
-    assert seen_tokens == 13
+    assert seen_tokens == 14
