@@ -15,6 +15,19 @@ from tenantkit.config import AuthorizerConfig
 from tenantkit.jwks import JwksCache, PenaltyBox
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_LOG_HASH_KEY = "test-log-hash-key"
+
+
+@pytest.fixture(autouse=True)
+def _session_id_hashing(monkeypatch: pytest.MonkeyPatch):
+    """Every test runs with a known log-hash key and a fresh session-id policy."""
+    from tenantkit.observability.pseudonym import reset_session_id_policy
+
+    monkeypatch.setenv("TENANTKIT_LOG_HASH_KEY", TEST_LOG_HASH_KEY)
+    monkeypatch.delenv("TENANTKIT_SESSION_ID_LOGGING", raising=False)
+    reset_session_id_policy()
+    yield
+    reset_session_id_policy()
 
 
 def local_function_env(function: str = "AuthorizerFunction") -> dict[str, str]:

@@ -81,7 +81,8 @@ def cmd_events_render(args: argparse.Namespace) -> int:
     from tenantkit_local.issuer import LocalIssuer
 
     out = args.out or state_dir() / "rendered-events"
-    written = render_files(args.paths, out, LocalIssuer(), root=PROJECT_ROOT)
+    registry = json.loads((PROJECT_ROOT / "local" / "env.json").read_text())["AuthorizerFunction"]["TENANT_REGISTRY"]
+    written = render_files(args.paths, out, LocalIssuer(), root=PROJECT_ROOT, registry_json=registry)
     for path in written:
         print(path)
     print(f"{len(written)} events rendered; tokens expire, render again before use.", file=sys.stderr)

@@ -8,31 +8,88 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tenantkit.envelope import IdentityEnvelope
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.personas import load_persona
 
 TOKEN_REFERENCE = re.compile(r"\{\{token:([a-z0-9-]+)\}\}")
+ENVELOPE_REFERENCE = re.compile(r"^\{\{envelope:([a-z0-9-]+)\}\}$")
+SESSION_REFERENCE = re.compile(r"\{\{session:([a-z0-9-]+)\}\}")
 
 
-def render(value: Any, issuer: LocalIssuer, *, now: float | None = None, _cache: dict[str, str] | None = None) -> Any:
-    """Return a copy of ``value`` with every persona reference replaced by a minted token."""
-    cache = {} if _cache is None else _cache
-    if isinstance(value, str):
-        def mint(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in cache:
-                cache[name] = issuer.mint(load_persona(name), now=now)
-            return cache[name]
+class EventRenderer:
+    """Turns persona references into live values for one replay run.
 
-        return TOKEN_REFERENCE.sub(mint, value)
-    if isinstance(value, list):
-        return [render(item, issuer, now=now, _cache=cache) for item in value]
-    if isinstance(value, dict):
-        return {key: render(item, issuer, now=now, _cache=cache) for key, item in value.items()}
-    return value
+    * ``{{token:<persona>}}``: a freshly minted token (authorizer events);
+    * ``"{{envelope:<persona>}}"`` (a whole JSON string): the authorizer context API Gateway
+      would hand the BFF for that persona (built by the real claims normalization and registry);
+    * ``{{session:<persona>}}``: a session bound to that persona, created once per run through
+      ``session_factory`` (BFF events that continue a session).
+    """
+
+    def __init__(self, issuer: LocalIssuer, *, registry_json: str | None = None,
+                 session_factory: Callable[[IdentityEnvelope], str] | None = None,
+                 now: float | None = None) -> None:
+        self._issuer = issuer
+        self._registry_json = registry_json
+        self._session_factory = session_factory
+        self._now = now
+        self._tokens: dict[str, str] = {}
+        self._envelopes: dict[str, IdentityEnvelope] = {}
+        self._sessions: dict[str, str] = {}
+
+    def render(self, value: Any) -> Any:
+        if isinstance(value, str):
+            whole = ENVELOPE_REFERENCE.match(value)
+            if whole:
+                return _api_gateway_context(self.envelope(whole.group(1)))
+            value = TOKEN_REFERENCE.sub(lambda m: self.token(m.group(1)), value)
+            return SESSION_REFERENCE.sub(lambda m: self.session(m.group(1)), value)
+        if isinstance(value, list):
+            return [self.render(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.render(item) for key, item in value.items()}
+        return value
+
+    def token(self, persona: str) -> str:
+        if persona not in self._tokens:
+            self._tokens[persona] = self._issuer.mint(load_persona(persona), now=self._now)
+        return self._tokens[persona]
+
+    def envelope(self, persona: str) -> IdentityEnvelope:
+        if persona not in self._envelopes:
+            if self._registry_json is None:
+                raise ValueError("{{envelope:...}} needs the tenant registry (TENANT_REGISTRY)")
+            from tenantkit.claims import normalize_claims
+            from tenantkit.registry import TenantRegistry
+
+            claims = self._issuer.claims_for(load_persona(persona), now=self._now)
+            registry = TenantRegistry.from_json(self._registry_json)
+            self._envelopes[persona] = normalize_claims(claims, registry, correlation_id=f"replay-{persona}")
+        return self._envelopes[persona]
+
+    def session(self, persona: str) -> str:
+        if persona not in self._sessions:
+            if self._session_factory is None:
+                raise ValueError("{{session:...}} needs a session store (replay it through the BFF runner)")
+            self._sessions[persona] = self._session_factory(self.envelope(persona))
+        return self._sessions[persona]
+
+
+def _api_gateway_context(envelope: IdentityEnvelope) -> dict[str, Any]:
+    """REST API integrations see every authorizer context value as a string."""
+    flat = envelope.to_authorizer_context()
+    context = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in flat.items()}
+    return {**context, "principalId": envelope.principal_id, "integrationLatency": 0}
+
+
+def render(value: Any, issuer: LocalIssuer, *, now: float | None = None) -> Any:
+    """Render token references only (the authorizer's events)."""
+    return EventRenderer(issuer, now=now).render(value)
 
 
 def load_event(path: Path) -> dict[str, Any]:
@@ -43,6 +100,7 @@ def load_event(path: Path) -> dict[str, Any]:
 
 
 def personas_referenced(event: Any) -> set[str]:
+    """Personas whose token an event carries."""
     return set(TOKEN_REFERENCE.findall(json.dumps(event)))
 
 
@@ -53,9 +111,11 @@ def event_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def render_files(paths: list[Path], out_dir: Path, issuer: LocalIssuer, *, root: Path) -> list[Path]:
+def render_files(paths: list[Path], out_dir: Path, issuer: LocalIssuer, *, root: Path,
+                 registry_json: str | None = None) -> list[Path]:
     """Write rendered copies under ``out_dir``, keeping the path below ``events/``."""
     written = []
+    renderer = EventRenderer(issuer, registry_json=registry_json)
     for source in event_files(paths):
         try:
             relative = source.resolve().relative_to(root / "events")
@@ -63,6 +123,9 @@ def render_files(paths: list[Path], out_dir: Path, issuer: LocalIssuer, *, root:
             relative = Path(source.name)
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(render(load_event(source), issuer), indent=2) + "\n")
+        event = load_event(source)
+        if SESSION_REFERENCE.search(json.dumps(event)):
+            continue  # needs a live session store: replay these with `tenantkit replay`
+        target.write_text(json.dumps(renderer.render(event), indent=2) + "\n")
         written.append(target)
     return written

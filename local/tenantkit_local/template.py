@@ -71,7 +71,9 @@ def function_spec(
     *,
     env_vars: dict[str, dict[str, str]] | None = None,
     parameter_overrides: dict[str, str] | None = None,
+    resource_names: dict[str, str] | None = None,
 ) -> FunctionSpec:
+    """``resource_names`` resolves ``!Ref <resource>`` to a physical name (local tables etc.)."""
     template = load_template(template_path)
     resources = template["Resources"]
     resource = resources.get(logical_id)
@@ -82,7 +84,7 @@ def function_spec(
         )
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
     props = {**globals_fn, **resource.get("Properties", {})}
-    parameters = _parameter_values(template, parameter_overrides or {})
+    parameters = {**_parameter_values(template, parameter_overrides or {}), **(resource_names or {})}
 
     handler = props.get("Handler", "")
     module, _, function = handler.rpartition(".")
@@ -130,8 +132,12 @@ def _parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> di
     return values
 
 
+def resources_of_type(template_path: Path, resource_type: str) -> list[str]:
+    return sorted(k for k, v in load_template(template_path)["Resources"].items() if v.get("Type") == resource_type)
+
+
 def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
-    """Resolve Ref/Sub against parameters; anything else (GetAtt of a resource) is dropped."""
+    """Resolve Ref/Sub against parameters (and known resource names); anything else is dropped."""
     if isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, dict) and len(value) == 1:

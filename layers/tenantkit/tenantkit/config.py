@@ -43,25 +43,26 @@ class AuthorizerConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthorizerConfig:
         env = os.environ if environ is None else environ
         jwks = JwksSettings(
-            fetch_timeout_seconds=_number(env, "JWKS_FETCH_TIMEOUT_SECONDS", 1.5, 0.05, 1.5),
-            min_refetch_interval_seconds=_number(env, "JWKS_MIN_REFETCH_SECONDS", 10, 1, 3600),
-            refresh_after_seconds=_number(env, "JWKS_REFRESH_AFTER_SECONDS", 3600, 60, 86400),
-            stale_max_seconds=_number(env, "JWKS_STALE_MAX_SECONDS", 86400, 60, 7 * 86400),
+            fetch_timeout_seconds=env_number(env, "JWKS_FETCH_TIMEOUT_SECONDS", 1.5, 0.05, 1.5),
+            min_refetch_interval_seconds=env_number(env, "JWKS_MIN_REFETCH_SECONDS", 10, 1, 3600),
+            refresh_after_seconds=env_number(env, "JWKS_REFRESH_AFTER_SECONDS", 3600, 60, 86400),
+            stale_max_seconds=env_number(env, "JWKS_STALE_MAX_SECONDS", 86400, 60, 7 * 86400),
         )
         return cls(
             issuers=_issuers(env),
-            jwks_uri=_url(env, "OIDC_JWKS_URI", _required(env, "OIDC_JWKS_URI")),
-            audiences=_csv(env, "OIDC_AUDIENCE", _required(env, "OIDC_AUDIENCE")),
+            jwks_uri=_url(env, "OIDC_JWKS_URI", env_required(env, "OIDC_JWKS_URI")),
+            audiences=_csv(env, "OIDC_AUDIENCE", env_required(env, "OIDC_AUDIENCE")),
             tenant_registry=_registry_source(env),
             algorithms=_algorithms(env),
-            clock_leeway_seconds=int(_number(env, "OIDC_CLOCK_LEEWAY_SECONDS", 60, 0, 300)),
-            max_token_bytes=int(_number(env, "TOKEN_MAX_BYTES", 8192, 1024, 65536)),
-            registry_cache_seconds=int(_number(env, "TENANT_REGISTRY_CACHE_SECONDS", 300, 0, 86400)),
+            clock_leeway_seconds=int(env_number(env, "OIDC_CLOCK_LEEWAY_SECONDS", 60, 0, 300)),
+            max_token_bytes=int(env_number(env, "TOKEN_MAX_BYTES", 8192, 1024, 65536)),
+            registry_cache_seconds=int(env_number(env, "TENANT_REGISTRY_CACHE_SECONDS", 300, 0, 86400)),
             jwks=jwks,
         )
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
+def env_required(env: Mapping[str, str], name: str) -> str:
+    """The stripped value of ``name``; a missing or blank value is a ConfigurationError."""
     value = env.get(name, "").strip()
     if not value:
         raise ConfigurationError(name, "is required and has no default")
@@ -83,7 +84,7 @@ def _url(env: Mapping[str, str], name: str, value: str) -> str:
 
 
 def _issuers(env: Mapping[str, str]) -> tuple[str, ...]:
-    issuers = _csv(env, "OIDC_ISSUER", _required(env, "OIDC_ISSUER"))
+    issuers = _csv(env, "OIDC_ISSUER", env_required(env, "OIDC_ISSUER"))
     for issuer in issuers:
         _url(env, "OIDC_ISSUER", issuer)
         if issuer.count(TENANT_PLACEHOLDER) > 1:
@@ -94,7 +95,7 @@ def _issuers(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _registry_source(env: Mapping[str, str]) -> str:
-    value = _required(env, "TENANT_REGISTRY")
+    value = env_required(env, "TENANT_REGISTRY")
     if value.startswith("ssm:"):
         if len(value) <= len("ssm:"):
             raise ConfigurationError("TENANT_REGISTRY", "ssm: needs a parameter name")
@@ -114,7 +115,8 @@ def _algorithms(env: Mapping[str, str]) -> tuple[str, ...]:
     return algorithms
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+def env_number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """``name`` as a number within [low, high], or ``default`` when unset."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return float(default)

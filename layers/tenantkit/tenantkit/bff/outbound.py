@@ -1,0 +1,192 @@
+"""Outbound identity: how the BFF calls the agent runtime on the caller's behalf.
+
+Inbound and outbound identity are different things. The inbound user token stops here; the
+BFF authenticates to the upstream as itself (its IAM role, SigV4) and propagates the verified
+envelope as data: ``X-Tenant-Id``/``X-App-Id``/``X-Principal-Id``/``X-Session-Id``/
+``X-Correlation-Id`` headers (HTTP mode), ``runtimeSessionId``/``runtimeUserId`` (AgentCore
+mode), and W3C ``traceparent``/``baggage`` in both. Nothing from the inbound request's headers
+is forwarded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from tenantkit.bff.errors import UpstreamFailedError, UpstreamTimeoutError
+from tenantkit.envelope import IdentityEnvelope
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    envelope: IdentityEnvelope
+    session_id: str
+    correlation_id: str
+    payload: bytes
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    usage: dict[str, int] = field(default_factory=dict)  # input_tokens / output_tokens if reported
+
+
+class Upstream(Protocol):
+    def invoke(self, request: UpstreamRequest) -> UpstreamResponse: ...
+
+
+def traceparent(trace_header: str | None = None) -> str:
+    """W3C traceparent continuing the X-Ray trace when there is one (same 128-bit trace id)."""
+    trace_id = None
+    if trace_header:
+        for part in trace_header.split(";"):
+            key, _, value = part.partition("=")
+            if key.strip() == "Root" and value.count("-") == 2:
+                trace_id = value.replace("1-", "", 1).replace("-", "")
+    if not trace_id or len(trace_id) != 32:
+        trace_id = secrets.token_hex(16)
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+def baggage(envelope: IdentityEnvelope) -> str:
+    """W3C baggage: tenant and app only (no principal or session ids to arbitrary hops)."""
+    return f"tenant_id={quote(envelope.tenant_id, safe='')},app_id={quote(envelope.app_id, safe='')}"
+
+
+def identity_headers(request: UpstreamRequest) -> dict[str, str]:
+    envelope = request.envelope
+    return {
+        "Content-Type": request.content_type,
+        "Accept": "application/json, text/event-stream",
+        "X-Tenant-Id": envelope.tenant_id,
+        "X-App-Id": envelope.app_id,
+        "X-Principal-Id": envelope.principal_id,
+        "X-Principal-Type": envelope.principal_type,
+        "X-Session-Id": request.session_id,
+        "X-Correlation-Id": request.correlation_id,
+        "traceparent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+        "baggage": baggage(envelope),
+    }
+
+
+def usage_of(body: bytes, content_type: str) -> dict[str, int]:
+    """Token counts when the upstream reports them as ``{"usage": {"input_tokens": n, ...}}``."""
+    if "json" not in content_type:
+        return {}
+    try:
+        usage = json.loads(body).get("usage", {})
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(usage, dict):
+        return {}
+    return {k: int(usage[k]) for k in ("input_tokens", "output_tokens")
+            if isinstance(usage.get(k), int) and not isinstance(usage.get(k), bool) and usage[k] >= 0}
+
+
+class HttpUpstream:
+    """POST the turn to an HTTP agent; optional SigV4 (the BFF's own role) for AWS targets."""
+
+    def __init__(self, url_provider: Callable[[], str], *, timeout_seconds: float,
+                 sigv4_service: str | None = None) -> None:
+        self._url_provider = url_provider
+        self._timeout = timeout_seconds
+        self._sigv4_service = sigv4_service
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def invoke(self, request: UpstreamRequest) -> UpstreamResponse:
+        url = self._url_provider()
+        headers = identity_headers(request)
+        if self._sigv4_service:
+            headers = _sigv4_headers(url, request.payload, headers, self._sigv4_service)
+        http_request = urllib.request.Request(url, data=request.payload, headers=headers, method="POST")  # noqa: S310
+        try:
+            with self._opener.open(http_request, timeout=self._timeout) as response:
+                body = response.read()
+                content_type = response.headers.get("Content-Type", "application/json")
+                return UpstreamResponse(response.status, body, content_type, usage_of(body, content_type))
+        except urllib.error.HTTPError as exc:
+            raise UpstreamFailedError(f"upstream answered HTTP {exc.code}", reason="upstream_http_error") from None
+        except TimeoutError:
+            raise UpstreamTimeoutError("upstream did not answer in time") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError | socket.timeout):
+                raise UpstreamTimeoutError("upstream did not answer in time") from None
+            raise UpstreamFailedError("upstream unreachable", reason="upstream_unreachable") from None
+        except OSError:
+            raise UpstreamFailedError("upstream connection failed", reason="upstream_unreachable") from None
+
+
+def _sigv4_headers(url: str, payload: bytes, headers: dict[str, str], service: str) -> dict[str, str]:
+    import boto3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = boto3.session.Session()
+    aws_request = AWSRequest(method="POST", url=url, data=payload, headers=headers)
+    SigV4Auth(session.get_credentials(), service, session.region_name or "us-east-1").add_auth(aws_request)
+    return dict(aws_request.headers.items())
+
+
+class AgentCoreUpstream:
+    """Amazon Bedrock AgentCore ``InvokeAgentRuntime`` with the session and user bound."""
+
+    def __init__(self, runtime_arn: str, *, qualifier: str | None = None, timeout_seconds: float = 25.0,
+                 client_factory: Callable[[], Any] | None = None) -> None:
+        self._arn = runtime_arn
+        self._qualifier = qualifier
+        self._timeout = timeout_seconds
+        self._client_factory = client_factory or self._default_client
+        self._client: Any = None
+
+    def _default_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("bedrock-agentcore", config=Config(
+            read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"}))
+
+    def parameters(self, request: UpstreamRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "agentRuntimeArn": self._arn,
+            "runtimeSessionId": request.session_id,
+            "runtimeUserId": request.envelope.principal_id,
+            "contentType": request.content_type,
+            "accept": "application/json",
+            "payload": request.payload,
+            "traceParent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+            "baggage": baggage(request.envelope),
+        }
+        if self._qualifier:
+            params["qualifier"] = self._qualifier
+        return params
+
+    def invoke(self, request: UpstreamRequest) -> UpstreamResponse:
+        from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+
+        if self._client is None:
+            self._client = self._client_factory()
+        try:
+            response = self._client.invoke_agent_runtime(**self.parameters(request))
+            stream = response.get("response")
+            body = stream.read() if hasattr(stream, "read") else (stream or b"")
+        except (ReadTimeoutError, ConnectTimeoutError):
+            raise UpstreamTimeoutError("agent runtime did not answer in time") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            raise UpstreamFailedError(f"agent runtime error {code}", reason="upstream_agentcore_error") from None
+        except BotoCoreError:
+            raise UpstreamFailedError("agent runtime unreachable", reason="upstream_unreachable") from None
+        content_type = response.get("contentType", "application/json")
+        return UpstreamResponse(int(response.get("statusCode", 200)), body, content_type,
+                                usage_of(body, content_type))

@@ -1,0 +1,227 @@
+"""Upstream discovery through AWS Cloud Map, cached so East-West traffic never calls it per request.
+
+``DiscoverInstances`` is throttled per account and namespace; a fleet of warm containers that
+asked it on every request would throttle the whole agent mesh. So the instances are cached per
+container for a TTL (one call per TTL, concurrent misses make one call), throttling is retried
+with full-jitter exponential backoff of our own (botocore's retries are off), and on failure the
+last good instances are served for a bounded time (stale-if-error). After a failed refresh the
+next one waits a TTL (or, with nothing cached, a short cooldown), so an outage or a throttled
+account does not turn every request into a burst of retries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from tenantkit.config import env_number
+from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.observability import get_logger
+
+RETRYABLE_CODES = frozenset(
+    {"ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable",
+     "InternalServerError"}
+)
+HEALTH_STATUSES = ("HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One discovered instance: the base URL to call and its Cloud Map attributes."""
+
+    url: str
+    instance_id: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+class DiscoveryError(TenantkitError):
+    """No usable upstream: discovery failed and nothing fresh enough is cached."""
+
+    reason = "upstream_discovery_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    endpoints: tuple[Endpoint, ...]
+    fetched_at: float
+
+
+class CloudMapResolver:
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        service: str,
+        client: Any | None = None,
+        ttl_seconds: float = 30.0,
+        stale_max_seconds: float = 300.0,
+        max_attempts: int = 4,
+        base_delay_seconds: float = 0.05,
+        max_delay_seconds: float = 1.0,
+        health_status: str = "HEALTHY",
+        scheme: str = "http",
+        max_results: int = 100,
+        failure_cooldown_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if health_status not in HEALTH_STATUSES:
+            raise ValueError(f"health_status must be one of {', '.join(HEALTH_STATUSES)}")
+        if max_attempts < 1 or not 1 <= max_results <= 1000:
+            raise ValueError("max_attempts must be >= 1 and max_results within 1..1000")
+        self.namespace = namespace
+        self.service = service
+        self._client = client
+        self._ttl = ttl_seconds
+        self._stale_max = stale_max_seconds
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay_seconds
+        self._max_delay = max_delay_seconds
+        self._health_status = health_status
+        self._scheme = scheme
+        self._max_results = max_results
+        self._cooldown = failure_cooldown_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._entry: _Entry | None = None
+        self._retry_not_before = float("-inf")
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CloudMapResolver | None:
+        """A resolver when ``CLOUDMAP_NAMESPACE`` and ``CLOUDMAP_SERVICE`` are set, None when neither is."""
+        env = os.environ if environ is None else environ
+        namespace = env.get("CLOUDMAP_NAMESPACE", "").strip()
+        service = env.get("CLOUDMAP_SERVICE", "").strip()
+        if not namespace and not service:
+            return None
+        if not namespace or not service:
+            missing = "CLOUDMAP_SERVICE" if namespace else "CLOUDMAP_NAMESPACE"
+            raise ConfigurationError(missing, "is required when the other CLOUDMAP_* name is set")
+        ttl = env_number(env, "CLOUDMAP_CACHE_TTL_SECONDS", 30, 1, 3600)
+        stale_max = env_number(env, "CLOUDMAP_STALE_MAX_SECONDS", max(300.0, ttl), ttl, 86400)
+        return cls(namespace=namespace, service=service, ttl_seconds=ttl, stale_max_seconds=stale_max)
+
+    def resolve(self) -> Endpoint:
+        """The next endpoint, round-robin over the cached instances; refreshes when the TTL ran out."""
+        entry = self._entry
+        if entry is None or self._clock() - entry.fetched_at >= self._ttl:
+            entry = self._resolve_slow()
+        return entry.endpoints[next(self._turn) % len(entry.endpoints)]
+
+    def _resolve_slow(self) -> _Entry:
+        with self._lock:
+            entry = self._entry
+            now = self._clock()
+            if entry is not None and now - entry.fetched_at < self._ttl:
+                return entry  # another thread refreshed while we waited
+            if now < self._retry_not_before:
+                return self._stale_or_raise(entry, "cooling down after a failed refresh")
+            try:
+                return self._refresh()
+            except DiscoveryError as exc:
+                # With something to serve, retry at the normal cadence (a throttled account must not
+                # see more calls than a healthy one); with nothing, retry sooner.
+                wait = self._ttl if entry is not None else min(self._ttl, self._cooldown)
+                self._retry_not_before = self._clock() + wait
+                return self._stale_or_raise(entry, str(exc), cause=exc)
+
+    def _stale_or_raise(self, entry: _Entry | None, why: str, cause: Exception | None = None) -> _Entry:
+        """Stale-if-error: the last good instances while younger than the stale limit, else raise."""
+        if entry is not None and (age := self._clock() - entry.fetched_at) <= self._stale_max:
+            if cause is not None:
+                get_logger().warning(
+                    "Cloud Map discovery failed; serving cached instances",
+                    extra={"namespace": self.namespace, "service": self.service, "age_seconds": round(age, 3),
+                           "error": why},
+                )
+            return entry
+        raise DiscoveryError(
+            f"Cloud Map {self.namespace}/{self.service}: {why}; no cached instances within the stale limit"
+        ) from cause
+
+    def _refresh(self) -> _Entry:
+        """One DiscoverInstances with our backoff; stores and returns the new entry or raises."""
+        response = self._discover()
+        instances = response.get("Instances") or []
+        endpoints = tuple(e for e in (self._endpoint(i) for i in instances) if e is not None)
+        if not endpoints:
+            raise DiscoveryError(f"no usable {self._health_status} instances ({len(instances)} returned)")
+        self._entry = _Entry(endpoints=endpoints, fetched_at=self._clock())
+        return self._entry
+
+    def _discover(self) -> Mapping[str, Any]:
+        """DiscoverInstances, retrying throttling and 5xx with full-jitter exponential backoff."""
+        attempt = 0
+        while True:
+            try:
+                return self._client_or_create().discover_instances(  # type: ignore[no-any-return]
+                    NamespaceName=self.namespace,
+                    ServiceName=self.service,
+                    HealthStatus=self._health_status,
+                    MaxResults=self._max_results,
+                )
+            except Exception as exc:
+                code = _error_code(exc)
+                if not _retryable(exc, code):
+                    raise DiscoveryError(f"DiscoverInstances failed: {code or type(exc).__name__}") from exc
+                attempt += 1
+                if attempt >= self._max_attempts:
+                    raise DiscoveryError(f"DiscoverInstances failed {attempt} times, last: {code}") from exc
+                self._sleep(self._rng.uniform(0, min(self._max_delay, self._base_delay * 2 ** (attempt - 1))))
+
+    def _endpoint(self, instance: Mapping[str, Any]) -> Endpoint | None:
+        attributes = MappingProxyType({str(k): str(v) for k, v in (instance.get("Attributes") or {}).items()})
+        instance_id = str(instance.get("InstanceId", ""))
+        url = attributes.get("url", "").strip()
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                return None
+            return Endpoint(url=url, instance_id=instance_id, attributes=attributes)
+        port = attributes.get("AWS_INSTANCE_PORT") or ("443" if self._scheme == "https" else "80")
+        if ipv4 := attributes.get("AWS_INSTANCE_IPV4"):
+            host = ipv4
+        elif ipv6 := attributes.get("AWS_INSTANCE_IPV6"):
+            host = f"[{ipv6}]"
+        elif cname := attributes.get("AWS_INSTANCE_CNAME"):
+            host = cname
+        else:
+            return None
+        return Endpoint(url=f"{self._scheme}://{host}:{port}", instance_id=instance_id, attributes=attributes)
+
+    def _client_or_create(self) -> Any:
+        """The injected client, or a servicediscovery client with botocore's retries off (ours apply)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1)
+            self._client = boto3.client("servicediscovery", config=config)
+        return self._client
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        return str((response.get("Error") or {}).get("Code", ""))
+    return ""
+
+
+def _retryable(exc: Exception, code: str) -> bool:
+    if code in RETRYABLE_CODES:
+        return True
+    response = getattr(exc, "response", None)
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode", 0) if isinstance(response, Mapping) else 0
+    return isinstance(status, int) and status >= 500

@@ -1,0 +1,88 @@
+"""A fake agent runtime on 127.0.0.1 that records and echoes the outbound identity it got.
+
+Used by the integration tests and the local stack: it proves which headers crossed the BFF
+(envelope headers, traceparent, baggage) and which did not (the inbound token, cookies).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class ReceivedRequest:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class FakeAgentRuntime:
+    def __init__(self, *, port: int = 0, delay_seconds: float = 0.0) -> None:
+        self.received: list[ReceivedRequest] = []
+        self.delay_seconds = delay_seconds
+        self.fail_with: int | None = None
+        self.usage = {"input_tokens": 42, "output_tokens": 7}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/invocations"
+
+    def start(self) -> FakeAgentRuntime:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-agent", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeAgentRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        agent = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+                with agent._lock:
+                    agent.received.append(ReceivedRequest(self.path, dict(self.headers.items()), body))
+                if agent.delay_seconds:
+                    time.sleep(agent.delay_seconds)
+                if agent.fail_with is not None:
+                    self._send(agent.fail_with, b'{"error":"agent failure"}')
+                    return
+                identity = {k: v for k, v in self.headers.items() if k.lower().startswith("x-")
+                            or k.lower() in ("traceparent", "baggage")}
+                try:
+                    message = json.loads(body or b"{}")
+                except ValueError:
+                    message = None
+                reply = {"reply": f"echo: {message.get('text', '') if isinstance(message, dict) else ''}",
+                         "received_identity": identity, "usage": agent.usage}
+                self._send(200, json.dumps(reply).encode())
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler

@@ -1,0 +1,55 @@
+"""Builders for BFF tests: envelopes, API Gateway proxy events with an authorizer context."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tenantkit.envelope import IdentityEnvelope
+
+ACME_TID = "6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c"
+GLOBEX_TID = "9b2d4f6a-8c1e-4a3b-b5d7-e9f1a2c3d4e5"
+
+
+def envelope(tenant: str = "acme", app: str = "portal", oid: str = "a1111111-1111-4111-8111-111111111111",
+             principal_type: str = "user", scopes: tuple[str, ...] = ("access_as_user", "agent.invoke"),
+             roles: tuple[str, ...] = ()) -> IdentityEnvelope:
+    tid = ACME_TID if tenant == "acme" else GLOBEX_TID
+    return IdentityEnvelope(
+        app_id=app, tenant_id=tenant, principal_id=f"{tid}:{oid}", principal_type=principal_type,
+        correlation_id="authorizer-request", issuer=f"https://login.microsoftonline.com/{tid}/v2.0",
+        scopes=scopes, roles=roles, auth_time=1795867200,
+    )
+
+
+def proxy_event(method: str, path: str, env: IdentityEnvelope | None, *, body: Any = None,
+                headers: dict[str, str] | None = None, query: dict[str, str] | None = None,
+                request_id: str = "req-bff-1", raw_body: str | None = None) -> dict[str, Any]:
+    """A REST API Lambda proxy event; authorizer context values stringified like API Gateway does."""
+    context: dict[str, Any] | None = None
+    if env is not None:
+        context = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                   for k, v in env.to_authorizer_context().items()}
+        context["principalId"] = env.principal_id
+        context["integrationLatency"] = 12
+    all_headers = {"Content-Type": "application/json", "Authorization": "Bearer inbound.user.token-CANARY",
+                   "Cookie": "portal_session=CANARY-COOKIE-bff", **(headers or {})}
+    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    return {
+        "resource": "/v1/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {"proxy": path.removeprefix("/v1/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/v1/{proxy+}", "httpMethod": method, "path": f"/dev{path}", "stage": "dev",
+            "requestId": request_id, "accountId": "123456789012", "apiId": "a1b2c3d4e5",
+            "identity": {"sourceIp": "203.0.113.10"}, "authorizer": context,
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
