@@ -18,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 .PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest bench clean
 
 help:
-	@echo "make demo   - replay recorded events through the local stack (embedded defaults)"
+	@echo "make demo   - replay recorded authorizer and BFF events locally (embedded defaults)"
 	@echo "make test   - set up, lint, sam validate/build, terraform checks, tests"
 	@echo "make bench  - print performance figures against the DESIGN.md budgets"
 
@@ -38,6 +38,8 @@ setup: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/tenantkit replay events/authorizer
+	@echo
+	$(BIN)/tenantkit replay events/bff_proxy --function BffProxyFunction
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check layers functions local tests bench
@@ -58,6 +60,8 @@ test: setup lint sam-validate sam-build terraform-check pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/authorizer.py
+	$(BIN)/python bench/bff.py
+	$(BIN)/python bench/abac.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

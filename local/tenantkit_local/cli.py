@@ -59,12 +59,19 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from tenantkit_local.events import event_files
+
+    if args.function == "AuthorizerFunction":
+        return _replay_authorizer(args, event_files(args.paths))
+    return _replay_proxy(args, event_files(args.paths))
+
+
+def _replay_authorizer(args: argparse.Namespace, files: list[Path]) -> int:
     from tenantkit_local.replay import format_table, replay_authorizer
 
     runner = _runner(args, args.function)
     issuer, server = _with_issuer(runner)
     try:
-        rows = replay_authorizer(runner, event_files(args.paths), issuer)
+        rows = replay_authorizer(runner, files, issuer)
     finally:
         if server:
             server.stop()
@@ -73,6 +80,35 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"\n{len(rows)} events replayed through {args.function}: "
           f"{sum(r.decision == 'Allow' for r in rows)} allow, {sum(r.decision == 'Deny' for r in rows)} deny, "
           f"{sum(r.decision == 'Unauthorized' for r in rows)} unauthorized, {len(errors)} errors")
+    return 1 if errors else 0
+
+
+def _replay_proxy(args: argparse.Namespace, files: list[Path]) -> int:
+    """Replay API events through a function behind the authorizer, with local services up."""
+    from tenantkit.bff.sessions import SessionStore
+    from tenantkit_local.cloud import LocalServices, environment
+    from tenantkit_local.events import EventRenderer
+    from tenantkit_local.issuer import LocalIssuer
+    from tenantkit_local.replay import format_table, replay_proxy
+    from tenantkit_local.runner import FunctionRunner
+    from tenantkit_local.template import function_spec, load_env_vars
+
+    env_vars = load_env_vars(args.env_vars if args.env_vars and args.env_vars.exists() else None)
+    registry = env_vars.get("AuthorizerFunction", {}).get("TENANT_REGISTRY")
+    with LocalServices(args.template) as services, environment(services.moto.environment()):
+        env_vars.setdefault(args.function, {}).update(services.function_overrides())
+        spec = function_spec(args.template, args.function, env_vars=env_vars,
+                             resource_names=services.resource_names)
+        store = SessionStore(spec.environment.get("SESSIONS_TABLE", ""),
+                             client_factory=lambda: services.moto.client("dynamodb"))
+        renderer = EventRenderer(LocalIssuer(), registry_json=registry,
+                                 session_factory=lambda envelope: store.create(envelope).session_id)
+        rows = replay_proxy(FunctionRunner(spec), files, renderer)
+    print(format_table(rows))
+    errors = [r for r in rows if r.status >= 500 and r.reason in ("-", "internal_error")]
+    print(f"\n{len(rows)} events replayed through {args.function}: "
+          f"{sum(r.status < 400 for r in rows)} ok, {sum(r.status >= 400 for r in rows)} rejected, "
+          f"{len(errors)} errors")
     return 1 if errors else 0
 
 

@@ -34,6 +34,9 @@ class MotoServer:
         self.endpoint = ""
 
     def start(self) -> MotoServer:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -92,3 +95,36 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
+
+
+class LocalServices:
+    """Everything a function under replay talks to, on 127.0.0.1: moto with the template's
+    tables, and a fake agent runtime. Use as a context manager."""
+
+    def __init__(self, template_path: Path | None = None) -> None:
+        from tenantkit_local.fake_agent import FakeAgentRuntime
+
+        self.template_path = template_path or PROJECT_ROOT / "template.yaml"
+        self.moto = MotoServer()
+        self.agent = FakeAgentRuntime()
+        self.resource_names: dict[str, str] = {}
+
+    def __enter__(self) -> LocalServices:
+        from tenantkit_local.template import resources_of_type
+
+        self.moto.start()
+        self.agent.start()
+        dynamodb = self.moto.client("dynamodb")
+        for logical_id in resources_of_type(self.template_path, "AWS::DynamoDB::Table"):
+            name = f"tenantkit-local-{logical_id}"
+            create_table(dynamodb, logical_id, name, self.template_path)
+            self.resource_names[logical_id] = name
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.agent.stop()
+        self.moto.stop()
+
+    def function_overrides(self) -> dict[str, str]:
+        """Per-function variables that point at these services (SAM env-vars semantics)."""
+        return {"UPSTREAM_URL": self.agent.url, "UPSTREAM_MODE": "http"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenantkit_local.events import load_event, render
+from tenantkit_local.events import EventRenderer, load_event, render
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.runner import FunctionRunner, Invocation
 
@@ -50,9 +51,40 @@ def replay_authorizer(runner: FunctionRunner, files: list[Path], issuer: LocalIs
     return outcomes
 
 
-def format_table(rows: list[AuthorizerOutcome]) -> str:
-    header = ("case", "decision", "status", "reason", "tenant_id", "app_id", "principal")
-    body = [(r.case, r.decision, str(r.status), r.reason, r.tenant_id, r.app_id, r.principal_type) for r in rows]
+@dataclass(frozen=True)
+class ProxyOutcome:
+    case: str
+    status: int
+    reason: str
+    audit: str  # event_type:reason of every audit line but request.completed
+
+
+def proxy_outcome(case: str, invocation: Invocation) -> ProxyOutcome:
+    if invocation.error_type is not None:
+        return ProxyOutcome(case, 500, invocation.error_type, "-")
+    response = invocation.response or {}
+    status = int(response.get("statusCode", 500))
+    try:
+        reason = str(json.loads(response.get("body") or "{}").get("reason") or "-")
+    except (ValueError, AttributeError):
+        reason = "-"
+    audits = [f"{r['event_type']}:{r['reason']}" for r in invocation.log_records()
+              if r.get("record_type") == "audit" and r.get("event_type") != "request.completed"]
+    return ProxyOutcome(case, status, reason, " ".join(audits) or "-")
+
+
+def replay_proxy(runner: FunctionRunner, files: list[Path], renderer: EventRenderer) -> list[ProxyOutcome]:
+    return [proxy_outcome(path.stem, runner.invoke(renderer.render(load_event(path)))) for path in files]
+
+
+def format_table(rows: list[AuthorizerOutcome] | list[ProxyOutcome]) -> str:
+    if rows and isinstance(rows[0], ProxyOutcome):
+        header: tuple[str, ...] = ("case", "status", "reason", "audit records")
+        body = [(r.case, str(r.status), r.reason, r.audit) for r in rows]  # type: ignore[union-attr]
+    else:
+        header = ("case", "decision", "status", "reason", "tenant_id", "app_id", "principal")
+        body = [(r.case, r.decision, str(r.status), r.reason, r.tenant_id, r.app_id, r.principal_type)  # type: ignore[union-attr]
+                for r in rows]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))

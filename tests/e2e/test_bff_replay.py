@@ -1,0 +1,100 @@
+"""Every recorded BFF event, replayed through template.yaml's BffProxyFunction with local
+services (moto, a recording agent), gives the outcome its scenario calls for; the inbound
+token never leaves the BFF and never reaches a log line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support.tokens import rsa_key
+
+from tenantkit.bff.sessions import SessionStore
+from tenantkit_local.cloud import LocalServices, environment
+from tenantkit_local.events import EventRenderer, event_files, load_event
+from tenantkit_local.issuer import LocalIssuer
+from tenantkit_local.replay import proxy_outcome
+from tenantkit_local.runner import FunctionRunner
+from tenantkit_local.template import function_spec, load_env_vars
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events" / "bff_proxy"
+
+# (status, client-visible reason, audit event_type:reason lines except request.completed)
+EXPECTED = {
+    "me": (200, None, []),
+    "create-session": (201, None, ["session.bound:session_created"]),
+    "get-session": (200, None, []),
+    "send-message": (200, None, ["session.continued:session_bound_to_caller"]),
+    "service-send-message": (200, None, ["session.continued:session_bound_to_caller"]),
+    "guest-send-message": (200, None, ["session.continued:session_bound_to_caller"]),
+    "delete-session": (204, None, ["session.deleted:session_deleted"]),
+    "reject-cross-tenant-session": (404, "session_not_found", ["session.rejected:session_cross_tenant"]),
+    "reject-cross-principal-session": (404, "session_not_found", ["session.rejected:session_cross_principal"]),
+    "reject-unknown-session": (404, "session_not_found", ["session.rejected:session_not_found"]),
+    "reject-spoof-body": (403, "tenant_spoof", ["tenant.spoof_rejected:tenant_spoof"]),
+    "reject-spoof-nested-body": (403, "tenant_spoof", ["tenant.spoof_rejected:tenant_spoof"]),
+    "reject-spoof-query": (403, "tenant_spoof", ["tenant.spoof_rejected:tenant_spoof"]),
+    "reject-spoof-header": (403, "tenant_spoof", ["tenant.spoof_rejected:tenant_spoof"]),
+    "reject-spoof-path": (403, "tenant_spoof", ["tenant.spoof_rejected:tenant_spoof"]),
+    "reject-abac-scope-missing": (403, "scope_missing", ["abac.deny:scope_missing"]),
+    "reject-abac-service-delete": (403, "service_principal_not_permitted",
+                                   ["abac.deny:service_principal_not_permitted"]),
+    "reject-bad-json": (400, "body_malformed", ["request.rejected:body_malformed"]),
+    "reject-unknown-route": (404, "route_not_found", []),
+    "reject-no-envelope": (401, "envelope_missing", ["request.rejected:envelope_missing"]),
+}
+
+
+@pytest.fixture(scope="module")
+def replay():
+    env_vars = load_env_vars(ROOT / "local" / "env.json")
+    registry = env_vars["AuthorizerFunction"]["TENANT_REGISTRY"]
+    with LocalServices() as services, environment(services.moto.environment()):
+        env_vars["BffProxyFunction"].update(services.function_overrides())
+        spec = function_spec(ROOT / "template.yaml", "BffProxyFunction", env_vars=env_vars,
+                             resource_names=services.resource_names)
+        store = SessionStore(spec.environment["SESSIONS_TABLE"], client_factory=lambda: services.moto.client("dynamodb"))
+        renderer = EventRenderer(LocalIssuer(rsa_key(name="bff-replay")), registry_json=registry,
+                                 session_factory=lambda envelope: store.create(envelope).session_id)
+        runner = FunctionRunner(spec)
+        results = {}
+        for path in event_files([EVENTS]):
+            event = renderer.render(load_event(path))
+            results[path.stem] = (event, runner.invoke(event))
+        yield results, services, renderer
+
+
+def test_every_recorded_event_has_an_expectation():
+    assert {p.stem for p in event_files([EVENTS])} == set(EXPECTED)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_recorded_bff_event(case, replay):
+    results, _, _ = replay
+    _, invocation = results[case]
+    outcome = proxy_outcome(case, invocation)
+    status, reason, audits = EXPECTED[case]
+    assert outcome.status == status, invocation.response
+    assert outcome.reason == (reason or "-")
+    assert outcome.audit == (" ".join(audits) or "-")
+    completed = [r for r in invocation.log_records() if r.get("event_type") == "request.completed"]
+    assert len(completed) == 1 and completed[0]["status"] == status
+
+
+@pytest.mark.e2e
+def test_inbound_token_never_forwarded_or_logged(replay):
+    results, services, renderer = replay
+    tokens = [renderer.token(p) for p in ("acme-user-v2", "acme-user-v1", "acme-service", "globex-b2b-guest")]
+    forwarded = json.dumps([r.headers for r in services.agent.received]) + "".join(
+        r.body.decode() for r in services.agent.received)
+    assert len(services.agent.received) == 3
+    logs = "\n".join(line for _, invocation in results.values() for line in invocation.log_lines)
+    for token in tokens:
+        for secret in [token, *[s for s in token.split(".") if len(s) > 16]]:
+            assert secret not in forwarded and secret not in logs
+    assert "authorization" not in forwarded.lower()
+    tenants = {r.headers["X-Tenant-Id"] for r in services.agent.received}
+    assert tenants == {"acme", "globex"}
