@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support.tokens import rsa_key
 
+from support.tokens import rsa_key
 from tenantkit.bff.sessions import SessionStore
 from tenantkit_local.cloud import LocalServices, environment
 from tenantkit_local.events import EventRenderer, event_files, load_event
@@ -55,7 +55,8 @@ def replay():
         env_vars["BffProxyFunction"].update(services.function_overrides())
         spec = function_spec(ROOT / "template.yaml", "BffProxyFunction", env_vars=env_vars,
                              resource_names=services.resource_names)
-        store = SessionStore(spec.environment["SESSIONS_TABLE"], client_factory=lambda: services.moto.client("dynamodb"))
+        store = SessionStore(spec.environment["SESSIONS_TABLE"],
+                             client_factory=lambda: services.moto.client("dynamodb"))
         renderer = EventRenderer(LocalIssuer(rsa_key(name="bff-replay")), registry_json=registry,
                                  session_factory=lambda envelope: store.create(envelope).session_id)
         runner = FunctionRunner(spec)

@@ -73,6 +73,7 @@ class AbacResource:
     owner_principal_id: str | None = None
 
     def owner(self) -> str | None:
+        """The ``owner`` attribute Cedar sees; ``None`` leaves it out (nobody owns the resource)."""
         if self.kind == "Profile":
             return self.id if self.owner_principal_id in (None, self.id) else None
         return self.owner_principal_id
@@ -101,12 +102,12 @@ class PolicyEngine:
         self._schema: cedarpy.Schema | None = None
         try:
             self._policies = cedarpy.PolicySet.from_str(policies)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             self._load_errors.append(f"policies do not parse: {exc}")
         if schema is not None:
             try:
                 self._schema = _parse_schema(schema)
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:
                 self._load_errors.append(f"schema does not parse: {exc}")
 
     @classmethod
