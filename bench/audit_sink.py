@@ -55,7 +55,8 @@ def main() -> None:
     print(f"  baseline json.loads of the lines        {args.records / baseline:12,.0f} records/s")
     print(f"  CloudWatch Logs subscription event      {args.records / cwl_s:12,.0f} records/s"
           f"   ({cwl_s * 1000:.0f} ms; {baseline / cwl_s:.2f}x of baseline speed)")
-    print(f"  SQS batch, 10 messages                  {args.records / sqs_s:12,.0f} records/s   ({sqs_s * 1000:.0f} ms)")
+    print(f"  SQS batch, 10 messages                  {args.records / sqs_s:12,.0f} records/s"
+          f"   ({sqs_s * 1000:.0f} ms)")
     rate = args.records / cwl_s
     verdict = "within budget" if rate >= 20_000 else "UNDER BUDGET"
     print(f"  {'sink throughput (CloudWatch Logs)':<44} {rate:9,.0f} rec/s   budget >= 20,000 rec/s   {verdict}")

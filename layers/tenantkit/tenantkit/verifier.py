@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -37,9 +38,9 @@ from tenantkit.exceptions import (
 from tenantkit.jwks import JwksCache
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_GUID_RE = re.compile(f"^{GUID}$")
-_GUID_ANYWHERE = re.compile(GUID)
-_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")  # empty signature: caught by alg check
+_GUID_RE = re.compile(f"^{GUID}\\Z")  # \Z, not $: "$" also matches before a trailing newline
+_GUID_ANYWHERE = re.compile(GUID, re.IGNORECASE)
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\Z")  # empty signature: caught by alg check
 _MAX_KID_LENGTH = 256
 # pyjwt's algorithm objects do the signature maths (raw-to-DER for ECDSA included); we parse
 # each segment once ourselves so every check below raises its own error class.
@@ -63,7 +64,7 @@ class IssuerPolicy:
                 self._templates.append((issuer, pattern))
             else:
                 found = _GUID_ANYWHERE.search(issuer)
-                self._exact[issuer] = found.group(0) if found else None
+                self._exact[issuer] = found.group(0).lower() if found else None
 
     def check(self, iss: str, tid: str) -> None:
         if iss in self._exact:
@@ -183,7 +184,8 @@ def _b64decode(segment: str, part: str) -> bytes:
 
 def _decode_json_segment(segment: str, part: str) -> dict[str, Any]:
     try:
-        value = json.loads(_b64decode(segment, part), object_pairs_hook=_reject_duplicates)
+        # RFC 7515 §5.2: UTF-8 only (json.loads on bytes would also sniff UTF-16/32 and skip a BOM)
+        value = json.loads(_b64decode(segment, part).decode("utf-8"), object_pairs_hook=_reject_duplicates)
     except (ValueError, UnicodeDecodeError):
         raise MalformedTokenError(f"{part} is not JSON") from None
     if not isinstance(value, dict):
@@ -217,4 +219,10 @@ def _numeric(claims: dict[str, Any], name: str, *, required: bool) -> float | No
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidClaimError(name, "must be a NumericDate")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidClaimError(name, "must be a NumericDate") from None
+    if not math.isfinite(number):  # NaN compares false with everything: it would never expire
+        raise InvalidClaimError(name, "must be a NumericDate")
+    return number

@@ -79,7 +79,10 @@ class JwksCache:
             if self._clock() - entry.fetched_at > self._settings.stale_max_seconds:
                 raise JwksUnavailableError("cached JWKS is older than the stale limit")
             if kid in entry.keyset.rejected:
-                raise WeakKeyError(f"JWKS key is rejected: {entry.keyset.rejected[kid]}")
+                rejected = entry.keyset.rejected[kid]
+                if rejected == KeyAlgorithmMismatchError.reason:
+                    raise KeyAlgorithmMismatchError("the JWK is declared for an algorithm we never accept")
+                raise WeakKeyError(f"JWKS key is rejected: {rejected}")
             key = entry.keyset.keys.get(kid)
             if key is None:
                 raise KidNotFoundError("kid is not in the pinned JWKS")

@@ -80,7 +80,7 @@ def _load(kid: str, jwk: dict[str, Any]) -> VerificationKey | None:
     kty = jwk.get("kty")
     alg = jwk.get("alg")
     if alg is not None and alg not in _ALG_KTY:
-        return None  # a key declared for another algorithm is never usable here
+        raise _Rejected("key_alg_mismatch")  # declared for another algorithm: never usable here
     if kty == "RSA":
         key = RSAAlgorithm.from_jwk(jwk)
         key = key.public_key() if hasattr(key, "public_key") else key

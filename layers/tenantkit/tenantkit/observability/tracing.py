@@ -9,6 +9,7 @@ segment.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -50,14 +51,37 @@ def annotations_from_state() -> dict[str, str]:
 
 
 def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:
-    """Wrap ``handler`` in a handler subsegment annotated from the request state."""
+    """Wrap ``handler`` in a handler subsegment (``## <handler name>``) annotated from the request state.
+
+    An exception is carried out of the subsegment and re-raised after it closes: the X-Ray SDK
+    would otherwise copy its message (free text that may hold a token) into the segment's
+    ``cause`` and mark every audited outcome (the authorizer's 401) a fault. An exception
+    raised before any outcome was audited is a crash: the subsegment gets the fault flag only.
+    """
     tracer = get_tracer(service)
 
-    def annotated(event: Any, context: Any) -> Any:
+    @functools.wraps(handler)
+    def annotated(event: Any, context: Any) -> tuple[Any, BaseException | None]:
         try:
-            return handler(event, context)
+            return handler(event, context), None
+        except Exception as error:
+            state = current_state()
+            if state is None or state.outcome is None:
+                subsegment = tracer.provider.current_subsegment()
+                if subsegment is not None:
+                    subsegment.add_fault_flag()
+            return None, error
         finally:
             for key, value in annotations_from_state().items():
                 tracer.put_annotation(key=key, value=value)
 
-    return tracer.capture_lambda_handler(annotated, capture_response=False, capture_error=False)
+    captured = tracer.capture_lambda_handler(annotated, capture_response=False, capture_error=False)
+
+    @functools.wraps(handler)
+    def call(event: Any, context: Any) -> Any:
+        response, error = captured(event, context)
+        if error is not None:
+            raise error
+        return response
+
+    return call
