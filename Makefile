@@ -62,6 +62,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/authorizer.py
 	$(BIN)/python bench/bff.py
 	$(BIN)/python bench/abac.py
+	$(BIN)/python bench/audit_sink.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
