@@ -110,7 +110,11 @@ class Decision:
         fields["correlation_id"] = self.correlation_id
         bind_identity(**{k: v for k, v in fields.items() if k in IDENTITY_LOG_FIELDS})
         latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        emit_audit(event_type, outcome, reason, route=self.route, status=status, latency_ms=latency_ms, **fields)
+        try:
+            emit_audit(event_type, outcome, reason, route=self.route, status=status, latency_ms=latency_ms, **fields)
+        except Exception as error:  # the decision stands; a broken audit write must not turn into a 500
+            get_logger().error("audit record not written", extra={"error_type": type(error).__name__,
+                                                                   "event_type": event_type, "reason": reason})
 
 
 class FailClosedAuthorizer:

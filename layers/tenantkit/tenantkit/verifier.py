@@ -161,8 +161,8 @@ class JwtVerifier:
             if value is not None and value > now + self._leeway:
                 raise TokenNotYetValidError(f"{name} is in the future")
         oid = _required_str(claims, "oid")
-        if not _GUID_RE.match(oid.lower()):
-            raise InvalidClaimError("oid", "not a GUID")
+        if not _GUID_RE.match(oid):  # lowercase only: "A" and "a" must not be two principals
+            raise InvalidClaimError("oid", "not a lowercase GUID")
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         if "aud" not in claims:
@@ -186,7 +186,7 @@ def _decode_json_segment(segment: str, part: str) -> dict[str, Any]:
     try:
         # RFC 7515 §5.2: UTF-8 only (json.loads on bytes would also sniff UTF-16/32 and skip a BOM)
         value = json.loads(_b64decode(segment, part).decode("utf-8"), object_pairs_hook=_reject_duplicates)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than the decoder allows
         raise MalformedTokenError(f"{part} is not JSON") from None
     if not isinstance(value, dict):
         raise MalformedTokenError(f"{part} is not a JSON object")

@@ -29,7 +29,7 @@ from typing import Any
 from tenantkit.bff.errors import SessionExpiredError, SessionNotFoundError
 from tenantkit.envelope import IdentityEnvelope
 
-SESSION_ID_PATTERN = re.compile(r"^s_[A-Za-z0-9_-]{43}$")
+SESSION_ID_PATTERN = re.compile(r"^s_[A-Za-z0-9_-]{43}\Z")
 TTL_GRACE_SECONDS = 86400
 GSI_SHARDS = 8
 

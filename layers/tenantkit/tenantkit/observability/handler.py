@@ -18,7 +18,7 @@ from tenantkit.observability.state import begin_request, end_request
 from tenantkit.observability.tracing import traced, tracing_enabled
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")  # \Z: "$" would admit a trailing newline
 
 
 def correlation_id_of(event: Any, context: Any) -> str | None:
