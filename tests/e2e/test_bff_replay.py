@@ -99,3 +99,25 @@ def test_inbound_token_never_forwarded_or_logged(replay):
     assert "authorization" not in forwarded.lower()
     tenants = {r.headers["X-Tenant-Id"] for r in services.agent.received}
     assert tenants == {"acme", "globex"}
+
+
+@pytest.mark.e2e
+def test_bff_lines_follow_the_same_contract_as_the_authorizer(replay):
+    """Every BFF stdout line carries the contract fields of docs/schemas/log-contract.json; audit
+    lines validate as AuditRecord; service is the BFF's."""
+    from tenantkit.audit import AuditRecord
+
+    contract = json.loads((ROOT / "docs" / "schemas" / "log-contract.json").read_text())
+    results, _, _ = replay
+    audits = 0
+    for case, (_, invocation) in results.items():
+        for line in invocation.log_lines:
+            record = json.loads(line)
+            assert set(contract["log_fields"]) <= set(record), (case, line)
+            assert record["service"] == "tenantkit-bff"
+            if record.get("record_type") == "audit":
+                AuditRecord.model_validate_json(line)
+                audits += 1
+                if record["tenant_id"] is not None:
+                    assert record["correlation_id"] == f"replay-{case}"
+    assert audits >= len(results)

@@ -17,7 +17,7 @@ class ForbiddenDimensionError(ValueError):
     """A metric dimension outside the contract (or an identity field) was requested."""
 
 
-def check_dimensions(dimensions: dict[str, str]) -> None:
+def check_dimensions(dimensions: dict[str, str | None]) -> None:
     for name in dimensions:
         if name in FORBIDDEN_METRIC_DIMENSIONS:
             raise ForbiddenDimensionError(f"{name} is never a metric dimension; use the Athena query packs")
@@ -30,8 +30,8 @@ def emit_metric(name: str, value: float = 1, unit: str = "Count", **dimensions: 
     """Emit one EMF metric line now, with ``service`` plus the given bounded dimensions."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+    check_dimensions(dimensions)  # names, not values: a forbidden dimension fails even while still None
     given = {k: v for k, v in dimensions.items() if v is not None}
-    check_dimensions(given)
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Tenantkit")
     with single_metric(name=name, unit=MetricUnit(unit), value=value, namespace=namespace,
                        default_dimensions={"service": service_name()}) as metric:

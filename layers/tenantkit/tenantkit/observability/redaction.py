@@ -45,7 +45,8 @@ SENSITIVE_KEYS: frozenset[str] = frozenset(
 )
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,3}")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# A scheme word right after another ("Basic Bearer <credential>") is not the credential.
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(?:\s+(?:bearer|basic)\b)*\s+[A-Za-z0-9._~+/=-]+")
 _QUERY = re.compile(
     r"(?i)([?&;](?:code|token|id_token|access_token|refresh_token|client_secret|x-amz-security-token"
     r"|x-amz-signature|x-amz-credential|sig|signature)=)[^&#\s\"']+"
@@ -53,9 +54,11 @@ _QUERY = re.compile(
 _HEADER_LINE = re.compile(
     r"(?i)\b(authorization|cookie|set-cookie|x-amz-security-token)(\s*[:=]\s*)[^\r\n\"]+"
 )
+# Quotes may be backslash-escaped (JSON text held inside a JSON string: \"SessionToken\": \"...\").
 _KEYED_TEXT = re.compile(
-    r"(?i)([\"']?(?:secretaccesskey|secret_access_key|aws_secret_access_key|sessiontoken|session_token"
-    r"|aws_session_token|client_secret|refresh_token|access_token|id_token)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}&]+"
+    r"(?i)(\\?[\"']?(?:secretaccesskey|secret_access_key|aws_secret_access_key|sessiontoken|session_token"
+    r"|aws_session_token|client_secret|refresh_token|access_token|id_token)\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+    r"[^\"'\s,}&\\]+"
 )
 # Fast-path gate: a superset of every text rule above (each rule's match implies a hit here,
 # also inside JSON-escaped text), made of plain substring tests on the lowered text, which are
@@ -63,7 +66,8 @@ _KEYED_TEXT = re.compile(
 # as is; anything else goes through the full rules.
 _TRIGGER_WORDS = ("eyj", "bearer", "basic", "authorization", "cookie", "secret", "credential",
                   "signature=", "code=", "sig=")
-_TOKEN_ASSIGNMENT = re.compile(r"token\W*[:=]")
+# Also across JSON escapes in the serialized line ("token\n:" is serialized as token\\n:).
+_TOKEN_ASSIGNMENT = re.compile(r"token(?:\W|\\u[0-9a-f]{4}|\\[a-z])*[:=]")
 
 
 def _triggered(text: str) -> bool:
@@ -77,7 +81,11 @@ _key_verdicts: dict[str, bool] = {}
 
 
 def normalize_key(key: str) -> str:
-    return key.strip().lower().replace("-", "_")
+    """``Refresh-Token``, ``refresh_token`` and ``refreshToken`` are one key."""
+    return key.strip().lower().replace("-", "").replace("_", "")
+
+
+_NORMALIZED_SENSITIVE_KEYS = frozenset(normalize_key(k) for k in SENSITIVE_KEYS)
 
 
 def is_sensitive_key(key: Any) -> bool:
@@ -85,7 +93,7 @@ def is_sensitive_key(key: Any) -> bool:
         return False
     verdict = _key_verdicts.get(key)
     if verdict is None:
-        verdict = normalize_key(key) in SENSITIVE_KEYS
+        verdict = normalize_key(key) in _NORMALIZED_SENSITIVE_KEYS
         if len(_key_verdicts) < 4096:
             _key_verdicts[key] = verdict
     return verdict
@@ -101,10 +109,19 @@ def has_sensitive_key(value: Any, _depth: int = 0) -> bool:
     return False
 
 
+def _json_default(value: Any) -> Any:
+    """Serialize what JSON cannot as ``redact`` does, so the fast path writes the same line."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
+
+
 def dumps_redacted(record: dict[str, Any]) -> str:
     """Serialize ``record`` as one JSON line with every rule applied."""
     if not has_sensitive_key(record):
-        text = json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(record, default=_json_default, separators=(",", ":"), ensure_ascii=False)
         if not _triggered(text):
             return text
     return json.dumps(redact(record), default=str, separators=(",", ":"), ensure_ascii=False)
@@ -128,7 +145,8 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
         return REDACTED
     if isinstance(value, dict):
         return {
-            key: REDACTED if is_sensitive_key(key) and item not in (None, "") else redact(item, _depth=_depth + 1)
+            redact_text(key) if isinstance(key, str) else key:
+                REDACTED if is_sensitive_key(key) and item not in (None, "") else redact(item, _depth=_depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
