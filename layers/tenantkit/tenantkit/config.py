@@ -48,6 +48,8 @@ class AuthorizerConfig:
             refresh_after_seconds=env_number(env, "JWKS_REFRESH_AFTER_SECONDS", 3600, 60, 86400),
             stale_max_seconds=env_number(env, "JWKS_STALE_MAX_SECONDS", 86400, 60, 7 * 86400),
         )
+        if jwks.stale_max_seconds < jwks.refresh_after_seconds:
+            raise ConfigurationError("JWKS_STALE_MAX_SECONDS", "must be at least JWKS_REFRESH_AFTER_SECONDS")
         return cls(
             issuers=_issuers(env),
             jwks_uri=_url(env, "OIDC_JWKS_URI", env_required(env, "OIDC_JWKS_URI")),

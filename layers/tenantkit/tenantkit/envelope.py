@@ -87,7 +87,7 @@ class IdentityEnvelope(BaseModel):
             if name in _LIST_FIELDS:
                 value = _decode_list(name, value)
             elif name == "auth_time" and isinstance(value, str):
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit()):  # str.isdigit() alone admits "²", "١٢"
                     raise EnvelopeError("auth_time is not an integer")
                 value = int(value)
             data[name] = value

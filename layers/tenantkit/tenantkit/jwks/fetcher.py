@@ -1,12 +1,22 @@
-"""Fetching a JWKS document over HTTP(S): bounded in time and size, nothing else."""
+"""Fetching a JWKS document over HTTP(S): bounded in time and size, nothing else.
+
+The timeout is a deadline for the whole fetch (connect, headers and every body read), not a
+per-read timeout: a server dripping one byte at a time cannot hold a cold start hostage.
+Redirects are not followed (a JWKS URI is pinned configuration; following a redirect would let
+whoever controls it choose our keys) and no proxy from the environment is used.
+"""
 
 from __future__ import annotations
 
-import urllib.request
+import http.client
+import ssl
+import time
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from tenantkit.exceptions import JwksUnavailableError
+
+_CHUNK = 16 * 1024
 
 
 class JwksFetcher(Protocol):
@@ -14,34 +24,52 @@ class JwksFetcher(Protocol):
         """Return the raw document or raise :class:`JwksUnavailableError`."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A JWKS URI is pinned configuration; following a redirect would let whoever controls
-    # the redirect choose our keys.
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return None
-
-
 class UrllibFetcher:
-    """Default fetcher: stdlib only (no requests in the layer), no redirects, no proxies."""
+    """Default fetcher: stdlib ``http.client`` only (no requests in the layer)."""
 
     def __init__(self, *, timeout_seconds: float = 1.5, max_bytes: int = 256 * 1024) -> None:
         self._timeout = timeout_seconds
         self._max_bytes = max_bytes
-        self._opener = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}))
+        self._tls = ssl.create_default_context()
 
     def fetch(self, uri: str) -> bytes:
-        if urlsplit(uri).scheme not in ("http", "https"):
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise JwksUnavailableError("JWKS URI must be http(s)")
-        request = urllib.request.Request(uri, headers={"Accept": "application/json"})  # noqa: S310
+        deadline = time.monotonic() + self._timeout
+        if parts.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self._timeout, context=self._tls)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self._timeout)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                if response.status != 200:
-                    raise JwksUnavailableError(f"JWKS fetch returned HTTP {response.status}")
-                body = response.read(self._max_bytes + 1)
+            connection.request("GET", target, headers={"Accept": "application/json"})
+            self._bound(connection, deadline)
+            response = connection.getresponse()
+            if response.status != 200:
+                raise JwksUnavailableError(f"JWKS fetch returned HTTP {response.status}")
+            body = bytearray()
+            while True:
+                self._bound(connection, deadline)
+                chunk = response.read1(_CHUNK)
+                if not chunk:
+                    break
+                body.extend(chunk)
+                if len(body) > self._max_bytes:
+                    raise JwksUnavailableError("JWKS document exceeds the size limit")
+            return bytes(body)
         except JwksUnavailableError:
             raise
-        except Exception as exc:  # URLError, timeouts, resets, HTTP errors
+        except Exception as exc:  # refused, reset, TLS, timeouts, malformed HTTP
             raise JwksUnavailableError(f"JWKS fetch failed: {type(exc).__name__}") from None
-        if len(body) > self._max_bytes:
-            raise JwksUnavailableError("JWKS document exceeds the size limit")
-        return body
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _bound(connection: http.client.HTTPConnection, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise JwksUnavailableError("JWKS fetch exceeded its deadline")
+        if connection.sock is not None:
+            connection.sock.settimeout(remaining)

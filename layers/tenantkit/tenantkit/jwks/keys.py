@@ -45,7 +45,7 @@ def parse_jwks(document: bytes) -> KeySet:
     """Parse a JWKS; a document of the wrong shape raises, a bad single key is skipped."""
     try:
         data = json.loads(document)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than the decoder allows
         raise JwksUnavailableError("JWKS document is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise JwksUnavailableError("JWKS document has no 'keys' list")
