@@ -7,6 +7,7 @@ second copy of the key schema to drift.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,7 +117,8 @@ class LocalServices:
         self.agent.start()
         dynamodb = self.moto.client("dynamodb")
         for logical_id in resources_of_type(self.template_path, "AWS::DynamoDB::Table"):
-            name = f"tenantkit-local-{logical_id}"
+            # moto keeps its state per process, not per server: unique names keep stacks apart
+            name = f"tenantkit-local-{logical_id}-{uuid.uuid4().hex[:8]}"
             create_table(dynamodb, logical_id, name, self.template_path)
             self.resource_names[logical_id] = name
         return self

@@ -84,7 +84,7 @@ def function_spec(
         )
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
     props = {**globals_fn, **resource.get("Properties", {})}
-    parameters = {**_parameter_values(template, parameter_overrides or {}), **(resource_names or {})}
+    parameters = {**parameter_values(template, parameter_overrides or {}), **(resource_names or {})}
 
     handler = props.get("Handler", "")
     module, _, function = handler.rpartition(".")
@@ -122,7 +122,7 @@ def load_env_vars(path: Path | None) -> dict[str, dict[str, str]]:
     return data
 
 
-def _parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = dict(LOCAL_PSEUDO_PARAMETERS)
     for name, spec in (template.get("Parameters") or {}).items():
         if name in overrides:
