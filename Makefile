@@ -15,10 +15,10 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest bench clean
+.PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest gates bench clean
 
 help:
-	@echo "make demo   - replay recorded authorizer and BFF events locally (embedded defaults)"
+	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
 	@echo "make test   - set up, lint, sam validate/build, terraform checks, tests"
 	@echo "make bench  - print performance figures against the DESIGN.md budgets"
 
@@ -37,9 +37,7 @@ $(SAM_VENV)/bin/.installed:
 setup: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 
 demo: $(BIN)/.installed
-	$(BIN)/tenantkit replay events/authorizer
-	@echo
-	$(BIN)/tenantkit replay events/bff_proxy --function BffProxyFunction
+	$(BIN)/tenantkit demo
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check layers functions local tests bench
@@ -53,10 +51,17 @@ sam-build: $(SAM_VENV)/bin/.installed
 terraform-check:
 	@if [ -d terraform ]; then $(MAKE) --no-print-directory -C terraform check; else echo "terraform/: not present yet, skipped"; fi
 
-pytest: $(BIN)/.installed
-	$(BIN)/pytest -q
+# The run records which gate evidence passed, so `gates` needs no second test run.
+GATES_REPORT := .tenantkit/gates-report.json
 
-test: setup lint sam-validate sam-build terraform-check pytest
+pytest: $(BIN)/.installed
+	mkdir -p .tenantkit
+	TENANTKIT_GATES_REPORT=$(GATES_REPORT) $(BIN)/pytest -q
+
+gates: $(BIN)/.installed
+	$(BIN)/tenantkit gates --report $(GATES_REPORT)
+
+test: setup lint sam-validate sam-build terraform-check pytest gates
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/authorizer.py

@@ -15,6 +15,7 @@ from tenantkit.config import AuthorizerConfig
 from tenantkit.jwks import JwksCache, PenaltyBox
 
 ROOT = Path(__file__).resolve().parents[1]
+_GATE_OUTCOMES: dict[str, list[str]] = {"passed": [], "failed": []}
 TEST_LOG_HASH_KEY = "test-log-hash-key"
 
 
@@ -74,3 +75,34 @@ def make_cache(clock: FakeClock):  # type: ignore[no-untyped-def]
         return JwksCache(settings=jwks_settings, fetcher=fetcher, penalty_box=box, clock=clock)
 
     return build
+
+
+# --- viability gates: tests are marked from the evidence map in tenantkit_local.gates ------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tenantkit_local.gates import GATES
+
+    for gate in GATES:
+        config.addinivalue_line("markers", f"gate_{gate.id}: evidence for the viability gate '{gate.title}'")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tenantkit_local.gates import gate_markers_for
+
+    for item in items:
+        for marker in gate_markers_for(item.nodeid):
+            item.add_marker(getattr(pytest.mark, marker))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _GATE_OUTCOMES["passed" if report.outcome == "passed" else "failed"].append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import os
+
+    target = os.environ.get("TENANTKIT_GATES_REPORT")
+    if target:
+        Path(target).write_text(json.dumps(_GATE_OUTCOMES))

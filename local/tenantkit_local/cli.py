@@ -161,6 +161,61 @@ def cmd_schema_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(value: str) -> str:
+    from tenantkit.audit.compaction import CompactionError, validate_dt
+
+    try:
+        return validate_dt(value)
+    except CompactionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from tenantkit_local.compaction import LocalCompactor
+
+    print(json.dumps(LocalCompactor(args.root).compact(args.dt), indent=2))
+    return 0
+
+
+def cmd_gates(args: argparse.Namespace) -> int:
+    from tenantkit_local.gates import evaluate, format_results, run_gate_tests
+
+    report = json.loads(args.report.read_text()) if args.report else run_gate_tests()
+    results = evaluate(report, args.template)
+    print(format_results(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    from tenantkit_local.stack import LocalStack, StackConfig
+
+    echo = None if args.quiet else (lambda line: print(line, flush=True))
+    config = StackConfig(gateway_port=args.port, issuer_port=args.issuer_port, echo=echo)
+    stack = LocalStack(config).start()
+    try:
+        print(f"API Gateway  {stack.url}  (stage routes: /v1/whoami, /v1/{{proxy+}})", file=sys.stderr)
+        print(f"OIDC issuer  {stack.jwks.jwks_uri if stack.jwks else '-'}", file=sys.stderr)
+        print(f"moto         {stack.services.moto.endpoint}", file=sys.stderr)
+        print(f"fake agent   {stack.services.agent.url}", file=sys.stderr)
+        print(f"audit zone   {config.audit_root}", file=sys.stderr)
+        print(f"try: curl -H \"Authorization: Bearer $(tenantkit token --persona acme-user-v2)\" {stack.url}/v1/me",
+              file=sys.stderr)
+        print("Ctrl-C to stop", file=sys.stderr)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tenantkit_local.demo import run_demo
+
+    return run_demo(args.root)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantkit", description="tenantkit local developer tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,11 +249,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"])
     serve.add_argument("--port", type=int, default=18080)
     serve.set_defaults(func=cmd_issuer_serve)
+    gates = sub.add_parser("gates", help="evaluate the viability gates (runs the evidence tests)")
+    gates.add_argument("-t", "--template", type=Path, default=PROJECT_ROOT / "template.yaml")
+    gates.add_argument("--report", type=Path, help="use a gate report from a test run instead of running tests")
+    gates.set_defaults(func=cmd_gates)
+
+    local = sub.add_parser("local", help="the local stack")
+    local_sub = local.add_subparsers(dest="local_command", required=True)
+    up = local_sub.add_parser("up", help="start issuer, moto, fake agent and API Gateway on 127.0.0.1")
+    up.add_argument("--port", type=int, default=3000)
+    up.add_argument("--issuer-port", type=int, default=18080)
+    up.add_argument("--quiet", action="store_true", help="do not stream function logs")
+    up.set_defaults(func=cmd_local_up)
+
+    demo = sub.add_parser("demo", help="the main job: local stack, traffic, compaction, tenant tables")
+    demo.add_argument("--root", type=Path, help="audit zone directory (default .tenantkit/demo-audit)")
+    demo.set_defaults(func=cmd_demo)
+
     schema = sub.add_parser("schema", help="contract documents exported from the layer")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     export = schema_sub.add_parser("export", help="write docs/schemas/*.json from the code")
     export.add_argument("--check", action="store_true", help="exit 1 if an exported file is stale")
     export.set_defaults(func=cmd_schema_export)
+
+    compact = sub.add_parser("compact", help="compact one day of the local audit raw zone into curated Parquet")
+    compact.add_argument("--dt", type=_day, required=True, metavar="YYYY-MM-DD", help="the UTC day to compact")
+    compact.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
+                         help="audit zones root, as the sink's AUDIT_STORE (default: .tenantkit/audit)")
+    compact.set_defaults(func=cmd_compact)
     return parser
 
 
@@ -209,9 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a CLI prints one clear line, not a traceback
         from tenantkit_local.local_issuer_service import IssuerPortError
         from tenantkit_local.personas import UnknownPersonaError
+        from tenantkit_local.stack import PortInUseError
         from tenantkit_local.template import TemplateError
 
-        if isinstance(exc, IssuerPortError | UnknownPersonaError | TemplateError | FileNotFoundError | OSError):
+        if isinstance(exc, IssuerPortError | UnknownPersonaError | TemplateError | PortInUseError | OSError):
             print(f"tenantkit: {exc}", file=sys.stderr)
             return 2
         raise
