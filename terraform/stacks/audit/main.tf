@@ -1,0 +1,24 @@
+# The audit stack for one environment: the data lake, Glue catalog and Athena workgroup of the
+# audit pipeline (module audit_catalog). The SAM app (template.yaml) consumes
+# lake_bucket_name as its AuditBucketName parameter.
+
+locals {
+  name_prefix = "${var.app_id}-${var.env}"
+}
+
+module "audit_catalog" {
+  source = "../../modules/audit_catalog"
+
+  lake_bucket_name    = coalesce(var.lake_bucket_name, "${var.app_id}-audit-${var.env}")
+  results_bucket_name = coalesce(var.results_bucket_name, "${var.app_id}-athena-results-${var.env}")
+  database_name       = replace("${var.app_id}_${var.env}_audit", "-", "_")
+  workgroup_name      = "${local.name_prefix}-audit"
+
+  sse_algorithm                      = var.sse_algorithm
+  kms_key_arn                        = var.kms_key_arn
+  raw_retention_days                 = var.raw_retention_days
+  compaction_catchup_days            = var.compaction_catchup_days
+  curated_glacier_ir_transition_days = var.curated_glacier_ir_transition_days
+  bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff_per_query
+  force_destroy                      = var.force_destroy
+}
