@@ -125,6 +125,21 @@ def cmd_events_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_scrub(args: argparse.Namespace) -> int:
+    from tenantkit_local.events import load_event, scrub
+    from tenantkit_local.personas import load_persona
+
+    load_persona(args.persona)  # fail early on an unknown persona
+    cleaned = json.dumps(scrub(load_event(args.source), args.persona), indent=2) + "\n"
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(cleaned)
+        print(args.out)
+    else:
+        print(cleaned, end="")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from tenantkit_local.issuer import LocalIssuer
     from tenantkit_local.personas import load_persona
@@ -239,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--out", type=Path)
     render.set_defaults(func=cmd_events_render)
 
+    scrub = events_sub.add_parser("scrub", help="turn a captured API Gateway event into a fixture without secrets")
+    scrub.add_argument("source", type=Path)
+    scrub.add_argument("--persona", required=True, help="the persona whose token reference replaces the real one")
+    scrub.add_argument("-o", "--out", type=Path)
+    scrub.set_defaults(func=cmd_events_scrub)
+
     token = sub.add_parser("token", help="mint a token for a fixture persona")
     token.add_argument("--persona", required=True)
     token.set_defaults(func=cmd_token)
@@ -277,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
                          help="audit zones root, as the sink's AUDIT_STORE (default: .tenantkit/audit)")
     compact.set_defaults(func=cmd_compact)
+
+    from tenantkit_local.release.cli import register as register_release
+
+    register_release(sub)  # `release evidence|verify`, `tf backend-config|terragrunt-gate`
     return parser
 
 

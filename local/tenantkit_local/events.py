@@ -129,3 +129,25 @@ def render_files(paths: list[Path], out_dir: Path, issuer: LocalIssuer, *, root:
         target.write_text(json.dumps(renderer.render(event), indent=2) + "\n")
         written.append(target)
     return written
+
+
+def scrub(event: dict[str, Any], persona: str) -> dict[str, Any]:
+    """A captured API Gateway event made safe to commit as a fixture.
+
+    The bearer token becomes ``{{token:<persona>}}``, an authorizer context becomes
+    ``"{{envelope:<persona>}}"``, and every other secret the redaction rules know (cookies,
+    ``X-Amz-Security-Token``, codes, JWT-shaped text anywhere) is redacted.
+    """
+    from tenantkit.observability.redaction import redact
+
+    reference = "Bearer {{token:" + persona + "}}"
+    cleaned: dict[str, Any] = redact(event)
+    for source in ("headers", "multiValueHeaders"):
+        headers = event.get(source) or {}
+        for name in list(headers):
+            if name.lower() == "authorization":
+                cleaned[source][name] = [reference] if source == "multiValueHeaders" else reference
+    context = cleaned.get("requestContext")
+    if isinstance(context, dict) and context.get("authorizer"):
+        context["authorizer"] = "{{envelope:" + persona + "}}"
+    return cleaned
