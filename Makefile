@@ -1,5 +1,5 @@
 # tenantkit: two commands on a fresh machine.
-#   make demo   replay every recorded authorizer event locally and print the decision table
+#   make demo   the whole platform locally: stack, traffic, compaction, tenant tables, dashboard
 #   make test   install everything, lint, sam validate/build, terraform checks, pytest
 SHELL := /bin/bash
 .DEFAULT_GOAL := help

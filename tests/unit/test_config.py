@@ -140,13 +140,15 @@ def test_audiences_are_split_and_stripped():
 
 @pytest.mark.parametrize(
     "registry",
-    ["ssm:", "yaml: tenants", "[]", '["tenants"]', "tenants=acme", "s3://bucket/registry.json", "SSM:/x", "null"],
+    ["ssm:", "yaml: tenants", "[]", '["tenants"]', "tenants=acme", "s3://bucket/registry.json", "SSM:/x", "null",
+     '{"tenants": {}}', '{"tenants": {"t": {"tenant_id": "acme"}}, "apps": {"c": {}}}', "{not json"],
 )
 def test_tenant_registry_must_be_json_or_ssm(registry):
     assert _error(_env(TENANT_REGISTRY=registry)).variable == "TENANT_REGISTRY"
 
 
-@pytest.mark.parametrize("registry", ["ssm:/tenantkit/prod/registry", "ssm:registry", REGISTRY, '  {"tenants": {}}'])
+@pytest.mark.parametrize("registry", ["ssm:/tenantkit/prod/registry", "ssm:registry", REGISTRY,
+                                      '  {"tenants": {}, "apps": {}}'])
 def test_tenant_registry_json_or_ssm_is_accepted(registry):
     assert AuthorizerConfig.from_env(_env(TENANT_REGISTRY=registry)).tenant_registry == registry.strip()
 
@@ -239,3 +241,14 @@ def test_stale_limit_shorter_than_refresh_interval_is_rejected():
     with pytest.raises(ConfigurationError) as raised:
         AuthorizerConfig.from_env(env)
     assert raised.value.variable == "JWKS_STALE_MAX_SECONDS"
+
+
+def test_invalid_inline_registry_is_a_configuration_error_naming_the_variable():
+    from tenantkit.config import AuthorizerConfig
+    from tenantkit.exceptions import ConfigurationError
+
+    env = {"OIDC_ISSUER": "https://login.microsoftonline.com/{tenantid}/v2.0", "OIDC_JWKS_URI": "https://idp/keys",
+           "OIDC_AUDIENCE": "api://x", "TENANT_REGISTRY": '{"tenants": {"t": {"tenant_id": "has space"}}, "apps": {}}'}
+    with pytest.raises(ConfigurationError) as raised:
+        AuthorizerConfig.from_env(env)
+    assert raised.value.variable == "TENANT_REGISTRY"

@@ -60,7 +60,12 @@ class RequestAuthorizer:
         return cls(verifier=verifier, registry=registry)
 
     def warm_up(self, jwks_cache: JwksCache) -> None:
-        """Init-time work: fetch the JWKS and the registry once; failures retry per request."""
+        """Init-time work: fetch the JWKS and the registry once.
+
+        A failed JWKS fetch is retried by a later request once the penalty-box interval
+        (``JWKS_MIN_REFETCH_SECONDS``) has passed, so an IdP outage is not hammered; requests in
+        between are 401 ``jwks_unavailable``. A failed registry load is retried on every request.
+        """
         jwks_cache.prefetch(self._verifier.jwks_uri)
         try:
             self._registry.get()

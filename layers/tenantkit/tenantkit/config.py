@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tenantkit.exceptions import ConfigurationError
+from tenantkit.exceptions import ConfigurationError, RegistryError
 
 TENANT_PLACEHOLDER = "{tenantid}"
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
@@ -103,6 +103,13 @@ def _registry_source(env: Mapping[str, str]) -> str:
             raise ConfigurationError("TENANT_REGISTRY", "ssm: needs a parameter name")
     elif not value.lstrip().startswith("{"):
         raise ConfigurationError("TENANT_REGISTRY", "must be JSON text or ssm:<parameter name>")
+    else:
+        from tenantkit.registry import TenantRegistry  # inline JSON is checked now, not per request
+
+        try:
+            TenantRegistry.from_json(value)
+        except RegistryError as exc:
+            raise ConfigurationError("TENANT_REGISTRY", str(exc)) from None
     return value
 
 
