@@ -1,0 +1,281 @@
+"""Compaction on Athena: one UTC day of the raw zone becomes the curated Parquet partition.
+
+Orchestration only; the rules live in the query pack's SQL (``queries/compaction/
+compact_audit_partition.sql``, shipped here byte-identical as ``sql/compact_audit_partition.sql``):
+typed columns, one row per ``event_id``, sorted by ``tenant_id, ts, event_id``. For a day ``dt``:
+
+1. delete every object under ``<prefix>curated/dt=<dt>/`` (UNLOAD refuses a non-empty target,
+   and a rerun must replace, never add: this is what makes compaction idempotent);
+2. ``UNLOAD (<the SELECT>) TO 's3://<bucket>/<prefix>curated/dt=<dt>/' WITH (format = 'PARQUET',
+   compression = 'ZSTD')`` in the configured workgroup, ``dt`` passed as an execution parameter;
+3. poll ``GetQueryExecution`` with exponential backoff and jitter until a final state or the
+   deadline (then the query is stopped, so it cannot write into a partition a rerun clears).
+
+Schedules: hourly, today's day (UTC, from the scheduled event's ``time``); daily catch-up with
+``{"mode": "catch_up", "days": N}`` recompacts the N previous days so late records land.
+``{"dt": "YYYY-MM-DD"}`` recompacts one day by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from tenantkit.config import env_number, env_required
+from tenantkit.exceptions import ConfigurationError, TenantkitError
+
+SQL_FILE = "compact_audit_partition.sql"
+FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+MAX_CATCH_UP_DAYS = 31
+_DT = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+_PREFIX = re.compile(r"^(?:[A-Za-z0-9_.=-]+/)*\Z")  # goes into an SQL literal: no quotes, ever
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}\Z")
+
+
+class CompactionError(TenantkitError):
+    """A partition could not be compacted."""
+
+    reason = "compaction_failed"
+
+
+class CompactionEventError(CompactionError):
+    reason = "compaction_event_invalid"
+
+
+class CompactionQueryError(CompactionError):
+    """Athena ended the query FAILED or CANCELLED; ``athena_reason`` is Athena's own explanation."""
+
+    reason = "compaction_query_failed"
+
+    def __init__(self, dt: str, query_execution_id: str, state: str, athena_reason: str) -> None:
+        self.dt, self.query_execution_id, self.state, self.athena_reason = dt, query_execution_id, state, athena_reason
+        super().__init__(f"dt={dt}: query {query_execution_id} {state}: {athena_reason}")
+
+
+class CompactionTimeoutError(CompactionError):
+    reason = "compaction_timeout"
+
+    def __init__(self, dt: str, query_execution_id: str, waited_seconds: float) -> None:
+        self.dt, self.query_execution_id = dt, query_execution_id
+        super().__init__(f"dt={dt}: query {query_execution_id} not finished after {waited_seconds:.0f} s; stopped")
+
+
+def validate_dt(value: object) -> str:
+    if not isinstance(value, str) or not _DT.match(value):
+        raise CompactionEventError(f"dt must be YYYY-MM-DD, got {value!r}")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise CompactionEventError(f"dt is not a calendar day: {value!r}") from None
+    return value
+
+
+def packaged_sql() -> str:
+    """The query-pack file as shipped in the layer (header included)."""
+    return resources.files("tenantkit.audit").joinpath("sql", SQL_FILE).read_text(encoding="utf-8")
+
+
+def select_statement(text: str) -> str:
+    """The statement of a query-pack file: leading ``--`` header lines and a final ``;`` removed."""
+    lines = text.splitlines()
+    while lines and lines[0].lstrip().startswith("--"):
+        lines.pop(0)
+    return "\n".join(lines).strip().removesuffix(";").rstrip()
+
+
+def unload_statement(select: str, location: str) -> str:
+    if "'" in location or not location.startswith("s3://") or not location.endswith("/"):
+        raise CompactionError(f"unsafe UNLOAD location {location!r}")
+    return f"UNLOAD (\n{select}\n) TO '{location}' WITH (format = 'PARQUET', compression = 'ZSTD')"
+
+
+def dates_to_compact(event: Any, now: datetime) -> tuple[str, list[str]]:
+    """(mode, days oldest first) for an invocation event; ``now`` is timezone-aware."""
+    if not isinstance(event, Mapping):
+        raise CompactionEventError("the event must be a JSON object")
+    if event.get("mode") == "catch_up":
+        days = event.get("days")
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_CATCH_UP_DAYS:
+            raise CompactionEventError(f"catch_up days must be an integer 1..{MAX_CATCH_UP_DAYS}, got {days!r}")
+        today = now.astimezone(UTC).date()
+        return "catch_up", [(today - timedelta(days=n)).isoformat() for n in range(days, 0, -1)]
+    if "dt" in event:
+        return "dt", [validate_dt(event["dt"])]
+    if event.get("mode") == "hourly" or event.get("detail-type") == "Scheduled Event":
+        when = event.get("time")
+        if isinstance(when, str) and _DT.match(when[:10]):
+            return "hourly", [validate_dt(when[:10])]  # the schedule's own time, not the delivery time
+        return "hourly", [now.astimezone(UTC).date().isoformat()]
+    raise CompactionEventError("expected a scheduled event, {'mode': 'catch_up', 'days': N} or {'dt': 'YYYY-MM-DD'}")
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionConfig:
+    bucket: str
+    prefix: str
+    workgroup: str
+    database: str
+    max_wait_seconds: float = 600.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CompactionConfig:
+        env = os.environ if environ is None else environ
+        bucket = env_required(env, "AUDIT_BUCKET")
+        if not _BUCKET.match(bucket):
+            raise ConfigurationError("AUDIT_BUCKET", "must be an S3 bucket name")
+        prefix = env.get("AUDIT_PREFIX", "").strip().strip("/")
+        prefix = prefix + "/" if prefix else ""
+        if not _PREFIX.match(prefix) or "//" in prefix:
+            raise ConfigurationError("AUDIT_PREFIX", "letters, digits, _ . = - and / only")
+        names = {}
+        for variable in ("ATHENA_WORKGROUP", "ATHENA_DATABASE"):
+            names[variable] = env_required(env, variable)
+            if not _NAME.match(names[variable]):
+                raise ConfigurationError(variable, "letters, digits, _ . - only")
+        return cls(bucket=bucket, prefix=prefix, workgroup=names["ATHENA_WORKGROUP"],
+                   database=names["ATHENA_DATABASE"],
+                   max_wait_seconds=env_number(env, "COMPACTION_MAX_WAIT_SECONDS", 600, 5, 890))
+
+    def curated_prefix(self, dt: str) -> str:
+        return f"{self.prefix}curated/dt={validate_dt(dt)}/"
+
+    def curated_location(self, dt: str) -> str:
+        return f"s3://{self.bucket}/{self.curated_prefix(dt)}"
+
+
+class AthenaCompactor:
+    """Compacts partitions with Athena UNLOAD. Clients are created on first use (cold start)."""
+
+    def __init__(self, config: CompactionConfig, *, athena: Any = None, s3: Any = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 rng: random.Random | None = None, first_delay: float = 1.0, max_delay: float = 15.0) -> None:
+        self.config = config
+        self._athena, self._s3 = athena, s3
+        self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.select = select_statement(packaged_sql())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AthenaCompactor:
+        return cls(CompactionConfig.from_env(environ))
+
+    @property
+    def athena(self) -> Any:
+        if self._athena is None:
+            self._athena = _client("athena")
+        return self._athena
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = _client("s3")
+        return self._s3
+
+    def handle(self, event: Any, context: Any = None, *, now: datetime | None = None) -> dict[str, Any]:
+        """Compact every day the event asks for; one failed day does not stop the others."""
+        from tenantkit.observability import get_logger
+
+        mode, days = dates_to_compact(event, now or datetime.now(UTC))
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        stop_at = self._clock() + remaining_ms() / 1000 - 10 if callable(remaining_ms) else None
+        reports, failures = [], []
+        for dt in days:
+            try:
+                reports.append(self.compact(dt, deadline=stop_at))
+                get_logger().info("audit partition compacted", extra=reports[-1])
+            except Exception as exc:  # S3/Athena client errors included: the other days still run
+                failures.append(f"dt={dt}: {type(exc).__name__}: {exc}")
+                get_logger().error("audit partition not compacted", extra={
+                    "dt": dt, "reason": getattr(exc, "reason", "compaction_failed"), "error": str(exc)})
+        if failures:
+            raise CompactionError(f"{len(failures)} of {len(days)} partition(s) failed; " + "; ".join(failures))
+        return {"mode": mode, "partitions": reports}
+
+    def compact(self, dt: str, *, deadline: float | None = None) -> dict[str, Any]:
+        dt = validate_dt(dt)
+        started = self._clock()
+        own_deadline = started + self.config.max_wait_seconds
+        deadline = own_deadline if deadline is None else min(deadline, own_deadline)
+        deleted = self.clear_partition(dt)
+        location = self.config.curated_location(dt)
+        response = self.athena.start_query_execution(
+            QueryString=unload_statement(self.select, location),
+            QueryExecutionContext={"Database": self.config.database},
+            WorkGroup=self.config.workgroup,
+            ExecutionParameters=[f"'{dt}'"],  # a string literal: dt is validated YYYY-MM-DD
+        )
+        query_id = response["QueryExecutionId"]
+        execution = self.wait(dt, query_id, deadline)
+        status = execution.get("Status", {})
+        state = status.get("State", "UNKNOWN")
+        if state != "SUCCEEDED":
+            error = status.get("AthenaError") or {}
+            reason = status.get("StateChangeReason") or error.get("ErrorMessage") or "no reason given"
+            raise CompactionQueryError(dt, query_id, state, reason)
+        return {
+            "dt": dt,
+            "query_execution_id": query_id,
+            "state": state,
+            "data_scanned_bytes": int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)),
+            "output_location": location,
+            "deleted_objects": deleted,
+            "duration_ms": round((self._clock() - started) * 1000),
+        }
+
+    def clear_partition(self, dt: str) -> int:
+        """Delete everything under the day's curated prefix; returns how many objects went."""
+        prefix = self.config.curated_prefix(dt)
+        keys: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start:start + 1000]
+            result = self.s3.delete_objects(Bucket=self.config.bucket,
+                                            Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+            if result.get("Errors"):
+                first = result["Errors"][0]
+                raise CompactionError(f"dt={dt}: {len(result['Errors'])} curated object(s) not deleted, "
+                                      f"first {first.get('Key')}: {first.get('Code')}")
+        return len(keys)
+
+    def wait(self, dt: str, query_id: str, deadline: float) -> dict[str, Any]:
+        started, attempt = self._clock(), 0
+        while True:
+            execution = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+            if execution.get("Status", {}).get("State") in FINAL_STATES:
+                return execution
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                self._stop(query_id)
+                raise CompactionTimeoutError(dt, query_id, self._clock() - started)
+            self._sleep(min(self.backoff(attempt), remaining))
+            attempt += 1
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential, capped, "equal jitter": half the step fixed, half random."""
+        step = min(self.max_delay, self.first_delay * 2 ** min(attempt, 32))
+        return step / 2 + self._rng.uniform(0, step / 2)
+
+    def _stop(self, query_id: str) -> None:
+        try:
+            self.athena.stop_query_execution(QueryExecutionId=query_id)
+        except Exception as exc:  # the timeout is the error worth raising; this is best effort
+            from tenantkit.observability import get_logger
+
+            get_logger().warning("could not stop the compaction query", extra={"query_execution_id": query_id,
+                                                                               "error": type(exc).__name__})
+
+
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"max_attempts": 5, "mode": "standard"}))

@@ -1,0 +1,143 @@
+"""The local query engine: query-pack SQL (Athena/Trino dialect) on DuckDB over the local zones.
+
+One query pack, two engines: the text is transpiled with sqlglot (``read="athena"``,
+``write="duckdb"``), the ``?`` parameters are bound positionally, and the views it reads are
+the Glue tables' local twins over the same layout::
+
+    audit_raw      <root>/raw/dt=YYYY-MM-DD/hour=HH/*.jsonl.gz   (gzip JSON lines; dt, hour strings)
+    audit_curated  <root>/curated/dt=YYYY-MM-DD/*.parquet        (dt string)
+
+Column types are explicit (as the Glue tables declare them), so a column that is null in every
+record still has its type, and a zone without files yet is an empty view with the same columns.
+Dev-only: never shipped in the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tenantkit_local.querypack import Query, QueryPackError
+
+# The audit record as the raw zone holds it (AuditRecord fields, in order; ts is ISO-8601 text).
+RAW_COLUMNS: dict[str, str] = {
+    "schema_version": "VARCHAR", "event_id": "VARCHAR", "ts": "VARCHAR", "record_type": "VARCHAR",
+    "event_type": "VARCHAR", "outcome": "VARCHAR", "reason": "VARCHAR", "service": "VARCHAR",
+    "app_id": "VARCHAR", "tenant_id": "VARCHAR", "principal_id": "VARCHAR", "principal_type": "VARCHAR",
+    "session_id": "VARCHAR", "correlation_id": "VARCHAR", "route": "VARCHAR", "status": "INTEGER",
+    "latency_ms": "DOUBLE", "agent_name": "VARCHAR", "inference_profile_arn": "VARCHAR",
+    "input_tokens": "BIGINT", "output_tokens": "BIGINT", "cold_start": "BOOLEAN",
+    "function_request_id": "VARCHAR",
+}
+# The curated zone: the same columns, ts as a UTC TIMESTAMP (what the compaction SELECT produces).
+CURATED_COLUMNS: dict[str, str] = {**RAW_COLUMNS, "ts": "TIMESTAMP"}
+RAW_PARTITIONS = {"dt": "VARCHAR", "hour": "VARCHAR"}
+CURATED_PARTITIONS = {"dt": "VARCHAR"}
+RAW_GLOB = "raw/dt=*/hour=*/*.jsonl.gz"
+CURATED_GLOB = "curated/dt=*/*.parquet"
+
+
+class QueryTranspileError(QueryPackError):
+    """sqlglot could not read the Athena SQL or write it as DuckDB SQL."""
+
+
+def to_duckdb(query: Query) -> str:
+    """The query's statement in the DuckDB dialect; any failure names the query."""
+    import sqlglot
+
+    try:
+        statements = sqlglot.transpile(query.sql, read="athena", write="duckdb",
+                                       unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.SqlglotError as exc:
+        raise QueryTranspileError(query.ref, f"cannot transpile Athena SQL to DuckDB: {exc}") from None
+    if len(statements) != 1:
+        raise QueryTranspileError(query.ref, f"transpiled to {len(statements)} statements, expected one")
+    return statements[0]
+
+
+def sql_string(value: str) -> str:
+    """A DuckDB string literal (paths and globs go into view definitions, which take no parameters)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _struct(columns: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns.items()) + "}"
+
+
+def _empty_view(columns: Mapping[str, str]) -> str:
+    return "SELECT " + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns.items()) + " WHERE false"
+
+
+class DuckDBEngine:
+    """An in-memory DuckDB connection with ``audit_raw`` and ``audit_curated`` over ``root``."""
+
+    def __init__(self, root: Path | str, *, threads: int | None = None) -> None:
+        import duckdb
+
+        self.root = Path(root)
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self._prepared: dict[str, str] = {}
+        self.refresh()
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def refresh(self) -> None:
+        """(Re)create the views; a zone that has no files yet becomes an empty, typed view."""
+        raw = self._source(RAW_GLOB, RAW_COLUMNS, RAW_PARTITIONS, lambda glob: (
+            f"read_json({glob}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, "
+            f"hive_types = {_struct(RAW_PARTITIONS)}, columns = {_struct(RAW_COLUMNS)})"))
+        curated = self._source(CURATED_GLOB, CURATED_COLUMNS, CURATED_PARTITIONS, lambda glob: (
+            f"read_parquet({glob}, hive_partitioning = true, "
+            f"hive_types = {_struct(CURATED_PARTITIONS)}, union_by_name = true)"))
+        self.con.execute(f"CREATE OR REPLACE VIEW audit_raw AS {raw}")
+        self.con.execute(f"CREATE OR REPLACE VIEW audit_curated AS {curated}")
+
+    def _source(self, pattern: str, columns: Mapping[str, str], partitions: Mapping[str, str],
+                reader: Callable[[str], str]) -> str:
+        every = {**columns, **partitions}
+        if not any(self.root.glob(pattern)):
+            return _empty_view(every)
+        glob = sql_string(str(self.root.resolve() / pattern))
+        names = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in every.items())
+        return f"SELECT {names} FROM {reader(glob)}"  # noqa: S608 - typed names, quoted glob
+
+    def sql(self, query: Query) -> str:
+        """The DuckDB text of ``query``, transpiled once per file."""
+        if query.sql not in self._prepared:
+            self._prepared[query.sql] = to_duckdb(query)
+        return self._prepared[query.sql]
+
+    def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
+        """Run ``query`` with validated parameters; returns the DuckDB cursor."""
+        self.refresh()
+        return self.con.execute(self.sql(query), query.bind(values or {}))
+
+    def fetch(self, query: Query, values: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        cursor = self.execute(query, values)
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+    def copy_parquet(self, query: Query, values: Mapping[str, Any], target: Path) -> int:
+        """``COPY (<query>) TO target`` as ZSTD Parquet; returns the number of rows written."""
+        self.refresh()
+        statement = f"COPY ({self.sql(query)}) TO {sql_string(str(target))} (FORMAT PARQUET, COMPRESSION ZSTD)"
+        row = self.con.execute(statement, query.bind(values)).fetchone()
+        return int(row[0]) if row else 0
+
+    def adhoc(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> tuple[list[str], list[tuple]]:
+        """Athena SQL that is not in a pack (tests, exploration), transpiled the same way."""
+        self.refresh()
+        query = Query(pack="adhoc", name="adhoc", description="", tables=(), panel=None, parameters=(),
+                      sql=sql, path=Path("adhoc.sql"))
+        cursor = self.con.execute(self.sql(query), list(params))
+        return [d[0] for d in cursor.description], cursor.fetchall()
