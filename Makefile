@@ -68,6 +68,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bff.py
 	$(BIN)/python bench/abac.py
 	$(BIN)/python bench/audit_sink.py
+	$(BIN)/python bench/audit_compaction.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
