@@ -17,11 +17,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tenantkit_local.loopback import LoopbackHttpServer
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
 
@@ -101,7 +102,9 @@ def policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
     return allowed
 
 
-class LocalApiGateway:
+class LocalApiGateway(LoopbackHttpServer):
+    thread_name = "local-apigw"
+
     def __init__(self, template_path: Path, runners: dict[str, FunctionRunner], *, port: int = 0,
                  on_invocation: Callable[[str, Invocation], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -112,24 +115,11 @@ class LocalApiGateway:
         self.authorizer_calls = 0
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._invoke_lock = threading.Lock()  # the in-process runner patches process-wide state
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler(), port=port)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def start(self) -> LocalApiGateway:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-apigw", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        return self.base_url
 
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
         with self._invoke_lock:

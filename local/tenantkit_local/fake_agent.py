@@ -10,7 +10,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tenantkit_local.loopback import LoopbackHttpServer
 
 
 @dataclass
@@ -20,37 +22,20 @@ class ReceivedRequest:
     body: bytes
 
 
-class FakeAgentRuntime:
+class FakeAgentRuntime(LoopbackHttpServer):
+    thread_name = "fake-agent"
+
     def __init__(self, *, port: int = 0, delay_seconds: float = 0.0) -> None:
         self.received: list[ReceivedRequest] = []
         self.delay_seconds = delay_seconds
         self.fail_with: int | None = None
         self.usage = {"input_tokens": 42, "output_tokens": 7}
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler(), port=port)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/invocations"
-
-    def start(self) -> FakeAgentRuntime:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-agent", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeAgentRuntime:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"{self.base_url}/invocations"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         agent = self

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tenantkit_local.loopback import LoopbackHttpServer
 
 JWKS_PATH = "/common/discovery/v2.0/keys"
 
 
-class JwksServer:
+class JwksServer(LoopbackHttpServer):
     """Serves one JWKS document and OIDC discovery documents; counts JWKS requests.
 
     ``document`` is read on every request, so tests rotate keys by assigning it, and
     ``fail_with`` (an HTTP status) simulates an IdP outage.
     """
+
+    thread_name = "jwks-server"
 
     def __init__(self, document: bytes | Callable[[], bytes], *, host: str = "127.0.0.1", port: int = 0,
                  delay_seconds: float = 0.0) -> None:
@@ -24,17 +28,7 @@ class JwksServer:
         self.delay_seconds = delay_seconds
         self.jwks_requests = 0
         self._count_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(self._handler_class(), host=host, port=port)
 
     @property
     def jwks_uri(self) -> str:
@@ -42,23 +36,6 @@ class JwksServer:
 
     def set_document(self, document: bytes | Callable[[], bytes]) -> None:
         self._document = document
-
-    def start(self) -> JwksServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="jwks-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> JwksServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _body(self) -> bytes:
         return self._document() if callable(self._document) else self._document
