@@ -14,6 +14,8 @@ from support.audit import cloudwatch_event, record, sqs_event
 from tenantkit.audit.sink import AuditSink, SinkEventError
 from tenantkit.audit.storage import S3Storage
 from tenantkit_local.cloud import MotoServer
+from tenantkit_local.compaction import LocalCompactor
+from tenantkit_local.duckdb_engine import DuckDBEngine
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +62,7 @@ def lines_in(storage, prefix: str) -> list[dict]:
             for line in gzip.decompress(storage.get(key)).decode().splitlines() if line]
 
 
-def test_random_failures_and_redeliveries_lose_nothing_and_double_nothing(bucket):
+def test_random_failures_and_redeliveries_lose_nothing_and_double_nothing(bucket, tmp_path):
     rng = random.Random(20261128)
     flaky = FlakyStorage(bucket, rng, failure_rate=0.2)
     sink = AuditSink(flaky, clock=lambda: 1795860900.0)
@@ -105,6 +107,16 @@ def test_random_failures_and_redeliveries_lose_nothing_and_double_nothing(bucket
     for key in bucket.list("raw/"):
         dt, hour = key.split("/")[1:3]
         assert dt == "dt=2026-11-28" and hour in ("hour=09", "hour=10", "hour=11")
+    # ... and after compaction of the day (the query pack on DuckDB over a copy of the bucket),
+    # every valid record is in the curated zone exactly once
+    root = tmp_path / "lake"
+    for key in bucket.list("raw/"):
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(bucket.get(key))
+    LocalCompactor(root).compact("2026-11-28")
+    with DuckDBEngine(root) as engine:
+        _, rows = engine.adhoc("select event_id, count(*) from audit_curated group by 1")
+    assert sorted(event_id for event_id, _ in rows) == sorted(valid) and {n for _, n in rows} == {1}
 
 
 def test_cloudwatch_delivery_is_idempotent_and_skips_foreign_lines(bucket):
