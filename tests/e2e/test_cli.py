@@ -24,7 +24,7 @@ def _free_port() -> int:
 @pytest.fixture
 def env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """local/env.json with the JWKS on a free port, and the issuer key in a temp state dir."""
-    monkeypatch.setattr("tenantkit_local.PROJECT_ROOT", tmp_path)
+    monkeypatch.setenv("TENANTKIT_STATE_DIR", str(tmp_path / ".tenantkit"))
     data = json.loads((ROOT / "local" / "env.json").read_text())
     data["AuthorizerFunction"]["OIDC_JWKS_URI"] = f"http://127.0.0.1:{_free_port()}/common/discovery/v2.0/keys"
     path = tmp_path / "env.json"
@@ -67,7 +67,7 @@ def test_replay_prints_the_decision_table(env_file: Path, capsys: pytest.Capture
 @pytest.mark.e2e
 def test_port_taken_by_something_else_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                        monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("tenantkit_local.PROJECT_ROOT", tmp_path)
+    monkeypatch.setenv("TENANTKIT_STATE_DIR", str(tmp_path / ".tenantkit"))
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -85,7 +85,7 @@ def test_port_taken_by_something_else_is_a_clear_error(tmp_path: Path, capsys: p
 
 def test_token_and_render_use_the_generated_issuer_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setattr("tenantkit_local.PROJECT_ROOT", tmp_path)
+    monkeypatch.setenv("TENANTKIT_STATE_DIR", str(tmp_path / ".tenantkit"))
     assert cli.main(["token", "--persona", "acme-service"]) == 0
     token = capsys.readouterr().out.strip()
     key_file = tmp_path / ".tenantkit" / "issuer" / "signing-key.pem"
