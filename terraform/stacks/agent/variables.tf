@@ -1,0 +1,73 @@
+# env, app_id and agent_name are the three segments of this stack's state key (ADR 0013).
+# They follow the same rule as `tenantkit tf backend-config`: 1-63 of a-z, 0-9 and '-',
+# starting and ending with a letter or digit, so the key and the names below agree.
+
+variable "env" {
+  description = "Environment (first state key segment), e.g. dev, staging, prod."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", var.env))
+    error_message = "env must be 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit."
+  }
+}
+
+variable "app_id" {
+  description = "Application id (second state key segment), as in the tenant registry."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", var.app_id))
+    error_message = "app_id must be 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit."
+  }
+}
+
+variable "agent_name" {
+  description = "Agent name (third state key segment)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", var.agent_name))
+    error_message = "agent_name must be 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit."
+  }
+
+  validation {
+    # The IAM role name "<app_id>-<agent_name>-<env>-runtime" must fit IAM's 64 characters.
+    condition     = length("${var.app_id}-${var.agent_name}-${var.env}-runtime") <= 64
+    error_message = "app_id, agent_name and env together are too long for the runtime role name (64 characters)."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must look like an AWS region, e.g. us-east-1."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the agent runtime's log group (a CloudWatch Logs retention value)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Optional KMS key for the log group (null: CloudWatch Logs' own encryption)."
+  type        = string
+  default     = null
+}
+
+variable "extra_tags" {
+  description = "Additional default tags (stable ownership metadata only, e.g. gitlab_project, cost_center; never a release SHA)."
+  type        = map(string)
+  default     = {}
+}
