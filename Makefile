@@ -7,6 +7,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
@@ -15,12 +16,15 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest gates bench clean
+.PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest gates bench clean \
+	template-smoke template-smoke-full
 
 help:
 	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
 	@echo "make test   - set up, lint, sam validate/build, terraform checks, tests"
 	@echo "make bench  - print performance figures against the DESIGN.md budgets"
+	@echo "make template-smoke       - fast template checks: terraform fmt/validate/test, sam validate --lint"
+	@echo "make template-smoke-full  - release checks: + checkov, gitlab-ci schema, sam build, backend keys, mock plans"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +36,14 @@ $(BIN)/.installed: pyproject.toml
 $(SAM_VENV)/bin/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.120,<2"
+	touch $@
+
+# checkov (and check-jsonschema, for the GitLab CI example) pin their own dependencies, which
+# conflict with aws-sam-cli's: a third virtual environment, used by template-smoke-full only.
+$(CHECKOV_VENV)/bin/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet "checkov>=3.2,<4" "check-jsonschema>=0.29,<1"
 	touch $@
 
 setup: $(BIN)/.installed $(SAM_VENV)/bin/.installed
@@ -61,7 +73,28 @@ pytest: $(BIN)/.installed
 gates: $(BIN)/.installed
 	$(BIN)/tenantkit gates --report $(GATES_REPORT)
 
-test: setup lint sam-validate sam-build terraform-check pytest gates
+# The dashboard e2e test opens the page in a real headless Chromium (and fails without one):
+# install it with apt-get when it is missing and apt-get is there (CI: Debian, root).
+.PHONY: chromium
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium || command -v chromium-browser)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "chromium: not found and no apt-get; install Chromium yourself (tests/e2e/test_dashboard_chromium.py fails without it)" >&2; \
+	fi
+
+test: setup chromium lint sam-validate sam-build terraform-check pytest gates
+
+# Template/scaffold smoke checks (docs/release-governance.md, ADR 0016). Not part of `make test`:
+# template-smoke repeats its terraform/SAM checks, template-smoke-full adds minutes of release checks.
+template-smoke: $(BIN)/.installed $(SAM_VENV)/bin/.installed
+	$(BIN)/python -m tenantkit_local.release.smoke
+
+template-smoke-full: $(BIN)/.installed $(SAM_VENV)/bin/.installed $(CHECKOV_VENV)/bin/.installed
+	$(BIN)/python -m tenantkit_local.release.smoke --full
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/authorizer.py
@@ -69,6 +102,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/abac.py
 	$(BIN)/python bench/audit_sink.py
 	$(BIN)/python bench/audit_compaction.py
+	$(BIN)/python bench/queries.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

@@ -192,6 +192,47 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    from tenantkit_local.querypack import QueryPackError
+    from tenantkit_local.queryrun import list_text, parse_values, render, resolve, run
+
+    try:
+        if args.list:
+            print(list_text())
+            return 0
+        if not args.name:
+            print("tenantkit query: name a query (<pack>/<name> or <name>) or use --list", file=sys.stderr)
+            return 2
+        query = resolve(args.name)
+        columns, rows = run(args.root, query, parse_values(query, args.param))
+    except QueryPackError as exc:
+        print(f"tenantkit query: {exc}", file=sys.stderr)
+        return 2
+    print(render(columns, rows, args.format))
+    if "audit_curated" in query.tables and not any(Path(args.root).glob("curated/dt=*/*.parquet")):
+        print(f"note: no curated partitions under {args.root} (run `tenantkit compact --dt ...` first)",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from tenantkit_local.dashboard import render_dashboard
+
+    if args.from_dt and args.to_dt and args.from_dt > args.to_dt:
+        print("tenantkit dashboard: --from is after --to", file=sys.stderr)
+        return 2
+    days = sorted(p.name.removeprefix("dt=") for p in Path(args.root).glob("curated/dt=*") if p.is_dir())
+    days = [d for d in days if (not args.from_dt or d >= args.from_dt) and (not args.to_dt or d <= args.to_dt)]
+    if not days:
+        print(f"tenantkit dashboard: no curated partitions under {args.root} in the range "
+              "(run `tenantkit compact --dt ...` first); the dashboard will be empty", file=sys.stderr)
+    # The queries read from_dt..to_dt: the range asked for, else the first and last day found.
+    bounds = {args.from_dt or (days[0] if days else None), args.to_dt or (days[-1] if days else None)}
+    out = render_dashboard(args.root, sorted(d for d in bounds if d), args.out or state_dir() / "dashboard.html")
+    print(out)
+    return 0
+
+
 def cmd_gates(args: argparse.Namespace) -> int:
     from tenantkit_local.gates import evaluate, format_results, run_gate_tests
 
@@ -298,6 +339,26 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
                          help="audit zones root, as the sink's AUDIT_STORE (default: .tenantkit/audit)")
     compact.set_defaults(func=cmd_compact)
+
+    query = sub.add_parser("query", help="run a query-pack query on DuckDB over the local audit zones")
+    query.add_argument("name", nargs="?", help="<pack>/<name>, or <name> when unique (see --list)")
+    query.add_argument("--list", action="store_true", help="list the packs, their queries and parameters")
+    query.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="an execution parameter, e.g. --param from_dt=2026-11-27 (repeat for each)")
+    query.add_argument("-f", "--format", choices=["table", "json", "csv"], default="table")
+    query.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
+                       help="audit zones root (default: .tenantkit/audit)")
+    query.set_defaults(func=cmd_query)
+
+    dashboard = sub.add_parser("dashboard", help="render the tenant dashboard (static HTML) from the query packs")
+    dashboard.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
+                           help="audit zones root (default: .tenantkit/audit)")
+    dashboard.add_argument("--from", dest="from_dt", type=_day, metavar="YYYY-MM-DD",
+                           help="first UTC day (default: the first curated partition)")
+    dashboard.add_argument("--to", dest="to_dt", type=_day, metavar="YYYY-MM-DD",
+                           help="last UTC day (default: the last curated partition)")
+    dashboard.add_argument("-o", "--out", type=Path, help="output file (default: .tenantkit/dashboard.html)")
+    dashboard.set_defaults(func=cmd_dashboard)
 
     from tenantkit_local.release.cli import register as register_release
 

@@ -295,3 +295,13 @@ def test_bind_race_across_tenants_has_exactly_one_winner(store, moto):
     item = moto.client("dynamodb").get_item(TableName="sessions-it", Key={"pk": {"S": f"SESSION#{session_id}"}})["Item"]
     assert item["principal_id"]["S"] == winners[0]
     assert set(item) >= {"app_id", "tenant_id", "principal_id", "expires_at", "ttl", "tenant_key"}
+
+
+def test_routes_in_audit_records_never_carry_ids(api, capsys):
+    from tenantkit.bff.api import route_template
+
+    assert route_template("GET", "/v1/tenants/globex/sessions") == "GET /v1/tenants/{tenant_id}/sessions"
+    assert route_template("POST", "/v1/sessions/s_x/messages") == "POST /v1/sessions/{session_id}/messages"
+    _, audits = call(api, capsys, "GET", "/v1/tenants/globex/sessions", ALICE)
+    assert {a["route"] for a in audits} == {"GET /v1/tenants/{tenant_id}/sessions"}
+    assert "globex" not in json.dumps(audits)

@@ -22,3 +22,13 @@ module "audit_catalog" {
   bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff_per_query
   force_destroy                      = var.force_destroy
 }
+
+# Every queries/<pack>/<name>.sql as an Athena named query in the audit workgroup and database:
+# tenant dashboards, security and session views, the tenant view, compaction. A new file
+# needs no Terraform change (modules/named_queries reads name and description from its header).
+module "named_queries" {
+  source = "../../modules/named_queries"
+
+  workgroup = module.audit_catalog.workgroup_name
+  database  = module.audit_catalog.database_name
+}

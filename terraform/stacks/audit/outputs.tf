@@ -37,3 +37,13 @@ output "athena_workgroup_name" {
   description = "Athena workgroup for audit queries."
   value       = module.audit_catalog.workgroup_name
 }
+
+output "named_queries" {
+  description = "Athena named queries keyed by file (<pack>/<name>.sql): name, description, workgroup, database."
+  value       = module.named_queries.queries
+}
+
+output "named_query_ids" {
+  description = "Athena named query ids keyed by file (<pack>/<name>.sql), e.g. for a dashboard that runs them by id."
+  value       = module.named_queries.named_query_ids
+}

@@ -35,12 +35,18 @@ from tenantkit.observability import begin_request, bind_identity, current_state,
 from tenantkit.observability.handler import correlation_id_of
 
 PROBLEM_BASE = "https://tenantkit.dev/problems/"
-_SESSION_SEGMENT = re.compile(r"/v1/sessions/[^/]+")
+_ID_SEGMENTS = re.compile(r"/(sessions|tenants|apps|principals|users)/([^/]+)")
+_PLACEHOLDERS = {"sessions": "{session_id}", "tenants": "{tenant_id}", "apps": "{app_id}",
+                 "principals": "{principal_id}", "users": "{principal_id}"}
 
 
 def route_template(method: str, path: str) -> str:
-    """``POST /v1/sessions/s_abc/messages`` -> ``POST /v1/sessions/{session_id}/messages`` (ids never in routes)."""
-    return f"{method} {_SESSION_SEGMENT.sub('/v1/sessions/{session_id}', path)}"[:300]
+    """``POST /v1/sessions/s_abc/messages`` -> ``POST /v1/sessions/{session_id}/messages``.
+
+    Ids never reach the ``route`` field: not session ids, and not the tenant names a spoof
+    attempt puts in a path (``/v1/tenants/globex/...`` is audited under the caller's tenant).
+    """
+    return f"{method} {_ID_SEGMENTS.sub(lambda m: f'/{m.group(1)}/{_PLACEHOLDERS[m.group(1)]}', path)}"[:300]
 
 
 def problem(error: BffError, correlation_id: str | None) -> Response:
