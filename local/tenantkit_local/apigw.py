@@ -122,9 +122,11 @@ class LocalApiGateway(LoopbackHttpServer):
         return self.base_url
 
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        # One invocation at a time, its audit delivery included: the in-process runner redirects
+        # the process's stdout, so two concurrent invocations would mix their captured lines.
         with self._invoke_lock:
             invocation = self.runners[function].invoke(event)
-        self.on_invocation(function, invocation)
+            self.on_invocation(function, invocation)
         return invocation
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
