@@ -305,3 +305,21 @@ def test_routes_in_audit_records_never_carry_ids(api, capsys):
     _, audits = call(api, capsys, "GET", "/v1/tenants/globex/sessions", ALICE)
     assert {a["route"] for a in audits} == {"GET /v1/tenants/{tenant_id}/sessions"}
     assert "globex" not in json.dumps(audits)
+
+
+@pytest.mark.parametrize("bad", ["bad!id", "x" * 300, "a b"])
+@pytest.mark.parametrize("method_path", [("GET", ""), ("DELETE", ""), ("POST", "/messages")])
+def test_malformed_session_ids_are_404_and_audited(api, capsys, bad, method_path):
+    method, suffix = method_path
+    kwargs = {"body": {"text": "x"}} if method == "POST" else {}
+    response, audits = call(api, capsys, method, f"/v1/sessions/{bad}{suffix}", ALICE, **kwargs)
+    assert response["statusCode"] == 404 and body(response)["reason"] == "session_not_found"
+    assert [(a["event_type"], a["reason"]) for a in audits] == [
+        ("session.rejected", "session_id_malformed"), ("request.completed", "http_404")]
+    assert bad not in json.dumps(audits)
+
+
+def test_deeply_nested_body_is_400(api, capsys):
+    response, audits = call(api, capsys, "POST", "/v1/sessions", ALICE, raw_body="[" * 4000)
+    assert response["statusCode"] == 400 and body(response)["reason"] == "body_malformed"
+    assert audits[0]["event_type"] == "request.rejected"

@@ -255,3 +255,11 @@ def test_camel_and_mixed_case_sensitive_keys(key):
 @pytest.mark.parametrize("key", ["input_tokens", "output_tokens", "status_code", "tokens", "codename"])
 def test_near_miss_keys_are_not_redacted(key):
     assert "kept-value" in dumps_redacted({key: "kept-value"})
+
+
+@pytest.mark.parametrize("body", ['{"token": "OPAQUE-SECRET-1"}', '{"refreshToken": "OPAQUE-SECRET-1"}',
+                                  '{"accessToken":"OPAQUE-SECRET-1"}', '{"client-secret": "OPAQUE-SECRET-1"}',
+                                  'sessionToken=OPAQUE-SECRET-1'])
+def test_token_fields_inside_a_logged_body_string(body):
+    line = dumps_redacted({"message": {"body": body}})
+    assert "OPAQUE-SECRET-1" not in line

@@ -88,7 +88,7 @@ def request_body(event: dict[str, Any], max_bytes: int) -> tuple[bytes, Any]:
         raise UnsupportedMediaTypeError("send application/json")
     try:
         return data, json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequestError("body is not valid JSON", reason="body_malformed") from None
 
 
@@ -135,9 +135,12 @@ class BffApi:
         finally:
             self.app.clear_context()
         status = int(response.get("statusCode", 500))
-        emit_audit("request.completed", "success" if status < 400 else "error", f"http_{status}", route=route,
-                   status=status, latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                   **(ctx.cost if ctx else {}))
+        try:
+            emit_audit("request.completed", "success" if status < 400 else "error", f"http_{status}", route=route,
+                       status=status, latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                       **(ctx.cost if ctx else {}))
+        except Exception as error:  # the response stands; a broken audit write must not become a 500
+            get_logger().error("audit record not written", extra={"error_type": type(error).__name__})
         return response
 
     def _reject(self, error: BffError, route: str, correlation_id: str | None) -> Response:

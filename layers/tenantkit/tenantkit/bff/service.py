@@ -13,7 +13,7 @@ from tenantkit.audit import emit_audit
 from tenantkit.bff.config import BffConfig
 from tenantkit.bff.errors import AbacDeniedError
 from tenantkit.bff.outbound import Upstream, UpstreamRequest, UpstreamResponse
-from tenantkit.bff.sessions import SessionBinding, SessionStore
+from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionBinding, SessionStore
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.observability import bind_identity
 
@@ -75,7 +75,8 @@ class BffService:
         return response
 
     def _owned_session(self, ctx: RequestContext, session_id: str, action: Action) -> SessionBinding:
-        bind_identity(session_id=session_id)
+        if SESSION_ID_PATTERN.match(session_id):  # a malformed id is never an identity field
+            bind_identity(session_id=session_id)
         binding = self.store.get_for(session_id, ctx.envelope)  # one read; foreign/expired -> 404
         self._authorize(ctx, action, AbacResource("Session", binding.session_id, binding.tenant_id,
                                                   binding.app_id, binding.principal_id))

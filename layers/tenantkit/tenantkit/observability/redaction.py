@@ -56,9 +56,9 @@ _HEADER_LINE = re.compile(
 )
 # Quotes may be backslash-escaped (JSON text held inside a JSON string: \"SessionToken\": \"...\").
 _KEYED_TEXT = re.compile(
-    r"(?i)(\\?[\"']?(?:secretaccesskey|secret_access_key|aws_secret_access_key|sessiontoken|session_token"
-    r"|aws_session_token|client_secret|refresh_token|access_token|id_token)\\?[\"']?\s*[:=]\s*\\?[\"']?)"
-    r"[^\"'\s,}&\\]+"
+    r"(?i)(\\?[\"']?(?:(?:aws[-_]?)?secret[-_]?access[-_]?key|(?:aws[-_]?)?session[-_]?token"
+    r"|client[-_]?secret|refresh[-_]?token|access[-_]?token|id[-_]?token|token)\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+    r"[^\"'\s,}&#\\]+"
 )
 # Fast-path gate: a superset of every text rule above (each rule's match implies a hit here,
 # also inside JSON-escaped text), made of plain substring tests on the lowered text, which are
