@@ -16,14 +16,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import budget_line, summarize  # noqa: E402
+from _common import budget_line, summarize, timed  # noqa: E402
 
 BFF_OVERHEAD_P50_MS = 1.0
 
@@ -43,15 +42,6 @@ print(json.dumps({"cedarpy_ms": (tc - t0) * 1000, "import_ms": (t1 - t0) * 1000,
 """
 
 
-def timed(fn: Callable[[], object], iterations: int) -> list[float]:
-    for _ in range(min(200, iterations)):  # warm up
-        fn()
-    samples = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return samples
 
 
 def main() -> None:

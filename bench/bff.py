@@ -18,14 +18,13 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _common import budget_line, summarize  # noqa: E402
+from _common import budget_line, summarize, timed  # noqa: E402
 
 COLD_IMPORT = """
 import importlib.util, json, sys, time
@@ -63,13 +62,6 @@ class InstantUpstream:
                                 "application/json", {"input_tokens": 3, "output_tokens": 2})
 
 
-def timed(fn, iterations: int) -> list[float]:
-    samples = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return samples
 
 
 def main() -> None:

@@ -6,14 +6,12 @@ second copy of the key schema to drift.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tenantkit_local import PROJECT_ROOT
+from tenantkit_local.runner import patched_environ as environment  # noqa: F401 - re-exported
 from tenantkit_local.template import load_template
 
 FAKE_CREDENTIALS = {
@@ -82,20 +80,6 @@ def create_table(client: Any, logical_id: str, table_name: str, template_path: P
         "TimeToLiveSpecification")
     if ttl:
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 class LocalServices:

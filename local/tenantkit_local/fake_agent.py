@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from tenantkit_local.loopback import LoopbackHttpServer
+from tenantkit_local.loopback import LoopbackHttpServer, QuietJsonHandler
 
 
 @dataclass
@@ -40,7 +40,7 @@ class FakeAgentRuntime(LoopbackHttpServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         agent = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietJsonHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
                 with agent._lock:
@@ -48,7 +48,7 @@ class FakeAgentRuntime(LoopbackHttpServer):
                 if agent.delay_seconds:
                     time.sleep(agent.delay_seconds)
                 if agent.fail_with is not None:
-                    self._send(agent.fail_with, b'{"error":"agent failure"}')
+                    self.send_json(agent.fail_with, b'{"error":"agent failure"}')
                     return
                 identity = {k: v for k, v in self.headers.items() if k.lower().startswith("x-")
                             or k.lower() in ("traceparent", "baggage")}
@@ -58,16 +58,7 @@ class FakeAgentRuntime(LoopbackHttpServer):
                     message = None
                 reply = {"reply": f"echo: {message.get('text', '') if isinstance(message, dict) else ''}",
                          "received_identity": identity, "usage": agent.usage}
-                self._send(200, json.dumps(reply).encode())
+                self.send_json(200, json.dumps(reply).encode())
 
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
         return Handler

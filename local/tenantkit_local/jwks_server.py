@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
-from tenantkit_local.loopback import LoopbackHttpServer
+from tenantkit_local.loopback import LoopbackHttpServer, QuietJsonHandler
 
 JWKS_PATH = "/common/discovery/v2.0/keys"
 
@@ -43,7 +43,7 @@ class JwksServer(LoopbackHttpServer):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietJsonHandler):
             def do_GET(self) -> None:
                 import time
 
@@ -54,27 +54,18 @@ class JwksServer(LoopbackHttpServer):
                     if server.delay_seconds:
                         time.sleep(server.delay_seconds)
                     if server.fail_with is not None:
-                        self._send(server.fail_with, b'{"error":"unavailable"}')
+                        self.send_json(server.fail_with, b'{"error":"unavailable"}')
                         return
-                    self._send(200, server._body())
+                    self.send_json(200, server._body())
                 elif path.endswith("/.well-known/openid-configuration"):
                     issuer = path[: -len("/.well-known/openid-configuration")]
-                    self._send(200, json.dumps({
+                    self.send_json(200, json.dumps({
                         "issuer": f"{server.base_url}{issuer}",
                         "jwks_uri": server.jwks_uri,
                         "id_token_signing_alg_values_supported": ["RS256"],
                     }).encode())
                 else:
-                    self._send(404, b'{"error":"not found"}')
+                    self.send_json(404, b'{"error":"not found"}')
 
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # quiet: tests and the runner print their own output
 
         return Handler

@@ -8,6 +8,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 
+class QuietJsonHandler(BaseHTTPRequestHandler):
+    """Request handler base: JSON answers, no access log (tests and tools print their own)."""
+
+    def send_json(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 class LoopbackHttpServer:
     thread_name = "loopback-http"
 
