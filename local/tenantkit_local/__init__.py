@@ -18,3 +18,21 @@ def state_dir(root: Path | None = None) -> Path:
     path = Path(override) if override and root is None else (root or PROJECT_ROOT) / STATE_DIR_NAME
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class AuditStoreError(ValueError):
+    """``AUDIT_STORE`` names something the local tools cannot read (they read a directory)."""
+
+
+def audit_store_default() -> Path:
+    """The audit zones root every local tool uses unless told otherwise: ``AUDIT_STORE`` (the
+    sink's variable) when it names a directory, else ``<state dir>/audit``, where ``make demo``
+    and ``tenantkit local up`` write."""
+    value = os.environ.get("AUDIT_STORE", "").strip()
+    if not value:
+        return state_dir() / "audit"
+    if value.startswith("file://"):
+        return Path(value.removeprefix("file://"))
+    if "://" in value:
+        raise AuditStoreError(f"AUDIT_STORE={value}: the local tools read a directory, not {value.split(':')[0]}://")
+    return Path(value)

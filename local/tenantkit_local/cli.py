@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -12,10 +13,25 @@ from tenantkit_local import PROJECT_ROOT, state_dir
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-t", "--template", type=Path, default=PROJECT_ROOT / "template.yaml")
+    parser.add_argument("-t", "--template", type=Path, default=PROJECT_ROOT / "template.yaml",
+                        help="the SAM template (default: template.yaml)")
     parser.add_argument("-n", "--env-vars", type=Path, default=PROJECT_ROOT / "local" / "env.json",
                         help="SAM-style env vars file (default: local/env.json)")
-    parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="template parameter values, e.g. AuthorizerCacheTtl=0")
+
+
+def _audit_store(parser: argparse.ArgumentParser, what: str) -> None:
+    """The one name for the audit location, as the sink's ``AUDIT_STORE``."""
+    parser.add_argument("--audit-store", "--root", dest="root", type=Path, default=None,
+                        help=f"audit zones root {what} (default: AUDIT_STORE, else .tenantkit/audit, "
+                             "where `make demo` and `tenantkit local up` write)")
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from tenantkit_local import audit_store_default
+
+    return Path(args.root) if args.root else audit_store_default()
 
 
 def _runner(args: argparse.Namespace, function: str):  # type: ignore[no-untyped-def]
@@ -113,16 +129,53 @@ def _replay_proxy(args: argparse.Namespace, files: list[Path]) -> int:
 
 
 def cmd_events_render(args: argparse.Namespace) -> int:
-    from tenantkit_local.events import render_files
+    from tenantkit_local.cli_local import running_stack_info
+    from tenantkit_local.events import render_files, sam_invoke_command, write_env_vars
     from tenantkit_local.issuer import LocalIssuer
+    from tenantkit_local.template import load_env_vars
 
     out = args.out or state_dir() / "rendered-events"
-    registry = json.loads((PROJECT_ROOT / "local" / "env.json").read_text())["AuthorizerFunction"]["TENANT_REGISTRY"]
-    written = render_files(args.paths, out, LocalIssuer(), root=PROJECT_ROOT, registry_json=registry)
-    for path in written:
+    base = load_env_vars(PROJECT_ROOT / "local" / "env.json")
+    stack = running_stack_info()
+    session_factory, overrides = None, {}
+    if stack:
+        session_factory = _stack_session_factory(stack)
+        overrides = {"AuthorizerFunction": {"OIDC_JWKS_URI": stack["issuer_jwks_uri"]},
+                     "BffProxyFunction": {"UPSTREAM_URL": stack["agent_url"],
+                                          "SESSIONS_TABLE": stack["tables"].get("SessionsTable", "")}}
+    registry = base["AuthorizerFunction"]["TENANT_REGISTRY"]
+    result = render_files(args.paths, out, LocalIssuer(), root=PROJECT_ROOT, registry_json=registry,
+                          session_factory=session_factory)
+    env_file = write_env_vars(out, base, overrides)
+    for path in result.written:
         print(path)
-    print(f"{len(written)} events rendered; tokens expire, render again before use.", file=sys.stderr)
+    print(env_file)
+    example = next((p for p in result.written if p.name == "acme-user-v2.json"), None)
+    if example is not None:
+        print(sam_invoke_command("AuthorizerFunction", example, env_file, relative_to=Path.cwd()))
+    print(f"{len(result.written)} events rendered; tokens expire, render again before use.", file=sys.stderr)
+    if result.skipped:
+        print(f"{len(result.skipped)} events continue a session and were not rendered: start `tenantkit local up` "
+              "and render again to bind their sessions in its table.", file=sys.stderr)
     return 0
+
+
+def _stack_session_factory(stack: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Binds sessions in a running local stack's table (the ids the rendered BFF events carry)."""
+    from tenantkit.bff.sessions import SessionStore
+    from tenantkit_local.cloud import FAKE_CREDENTIALS
+
+    def client() -> object:
+        import boto3
+
+        return boto3.client("dynamodb", endpoint_url=str(stack["moto_endpoint"]),
+                            region_name=FAKE_CREDENTIALS["AWS_REGION"],
+                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    tables = stack.get("tables") or {}
+    store = SessionStore(str(tables.get("SessionsTable", "")), client_factory=client)  # type: ignore[union-attr]
+    return lambda envelope: store.create(envelope).session_id
 
 
 def cmd_events_scrub(args: argparse.Namespace) -> int:
@@ -142,9 +195,12 @@ def cmd_events_scrub(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from tenantkit_local.issuer import LocalIssuer
-    from tenantkit_local.personas import load_persona
+    from tenantkit_local.personas import load_persona, parse_claims, with_claims
 
-    print(LocalIssuer().mint(load_persona(args.persona)))
+    persona = load_persona(args.persona)
+    if args.claims is not None:
+        persona = with_claims(persona, parse_claims(args.claims))
+    print(LocalIssuer().mint(persona))
     return 0
 
 
@@ -188,8 +244,27 @@ def _day(value: str) -> str:
 def cmd_compact(args: argparse.Namespace) -> int:
     from tenantkit_local.compaction import LocalCompactor
 
-    print(json.dumps(LocalCompactor(args.root).compact(args.dt), indent=2))
+    if args.dt and (args.from_dt or args.to_dt):
+        print("tenantkit compact: give --dt, or --from/--to, not both", file=sys.stderr)
+        return 2
+    if not args.dt and not (args.from_dt and args.to_dt):
+        print("tenantkit compact: give --dt YYYY-MM-DD, or --from and --to for a catch-up", file=sys.stderr)
+        return 2
+    if args.from_dt and args.from_dt > args.to_dt:
+        print("tenantkit compact: --from is after --to", file=sys.stderr)
+        return 2
+    compactor = LocalCompactor(_root(args))
+    days = [args.dt] if args.dt else _days_between(args.from_dt, args.to_dt)
+    reports = [compactor.compact(day) for day in days]
+    print(json.dumps(reports[0] if args.dt else reports, indent=2))
     return 0
+
+
+def _days_between(first: str, last: str) -> list[str]:
+    from datetime import date, timedelta
+
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -204,13 +279,19 @@ def cmd_query(args: argparse.Namespace) -> int:
             print("tenantkit query: name a query (<pack>/<name> or <name>) or use --list", file=sys.stderr)
             return 2
         query = resolve(args.name)
-        columns, rows = run(args.root, query, parse_values(query, args.param))
+        root = _root(args)
+        if "cur" in query.tables and not any(root.glob("cur/BILLING_PERIOD=*/*.parquet")):
+            print(f"tenantkit query: {query.ref} joins the CUR 2.0 table, and {root}/cur/ holds no data. "
+                  f"Put your Data Exports (CUR 2.0, Parquet) files under {root}/cur/BILLING_PERIOD=YYYY-MM/ "
+                  "(see docs/cost-attribution.md); in AWS the table is declared by Terraform.", file=sys.stderr)
+            return 2
+        columns, rows = run(root, query, parse_values(query, args.param))
     except QueryPackError as exc:
         print(f"tenantkit query: {exc}", file=sys.stderr)
         return 2
     print(render(columns, rows, args.format))
-    if "audit_curated" in query.tables and not any(Path(args.root).glob("curated/dt=*/*.parquet")):
-        print(f"note: no curated partitions under {args.root} (run `tenantkit compact --dt ...` first)",
+    if "audit_curated" in query.tables and not any(root.glob("curated/dt=*/*.parquet")):
+        print(f"note: no curated partitions under {root} (run `tenantkit compact --dt ...` first)",
               file=sys.stderr)
     return 0
 
@@ -221,14 +302,15 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.from_dt and args.to_dt and args.from_dt > args.to_dt:
         print("tenantkit dashboard: --from is after --to", file=sys.stderr)
         return 2
-    days = sorted(p.name.removeprefix("dt=") for p in Path(args.root).glob("curated/dt=*") if p.is_dir())
+    root = _root(args)
+    days = sorted(p.name.removeprefix("dt=") for p in root.glob("curated/dt=*") if p.is_dir())
     days = [d for d in days if (not args.from_dt or d >= args.from_dt) and (not args.to_dt or d <= args.to_dt)]
     if not days:
-        print(f"tenantkit dashboard: no curated partitions under {args.root} in the range "
+        print(f"tenantkit dashboard: no curated partitions under {root} in the range "
               "(run `tenantkit compact --dt ...` first); the dashboard will be empty", file=sys.stderr)
     # The queries read from_dt..to_dt: the range asked for, else the first and last day found.
     bounds = {args.from_dt or (days[0] if days else None), args.to_dt or (days[-1] if days else None)}
-    out = render_dashboard(args.root, sorted(d for d in bounds if d), args.out or state_dir() / "dashboard.html")
+    out = render_dashboard(root, sorted(d for d in bounds if d), args.out or state_dir() / "dashboard.html")
     print(out)
     return 0
 
@@ -242,34 +324,10 @@ def cmd_gates(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-def cmd_local_up(args: argparse.Namespace) -> int:
-    from tenantkit_local.stack import LocalStack, StackConfig
-
-    echo = None if args.quiet else (lambda line: print(line, flush=True))
-    config = StackConfig(gateway_port=args.port, issuer_port=args.issuer_port, echo=echo)
-    stack = LocalStack(config).start()
-    try:
-        print(f"API Gateway  {stack.url}  (stage routes: /v1/whoami, /v1/{{proxy+}})", file=sys.stderr)
-        print(f"OIDC issuer  {stack.jwks.jwks_uri if stack.jwks else '-'}", file=sys.stderr)
-        print(f"moto         {stack.services.moto.endpoint}", file=sys.stderr)
-        print(f"fake agent   {stack.services.agent.url}", file=sys.stderr)
-        print(f"audit zone   {config.audit_root}", file=sys.stderr)
-        print(f"try: curl -H \"Authorization: Bearer $(tenantkit token --persona acme-user-v2)\" {stack.url}/v1/me",
-              file=sys.stderr)
-        print("Ctrl-C to stop", file=sys.stderr)
-        signal.pause()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
-        print("stopped", file=sys.stderr)
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from tenantkit_local.demo import run_demo
 
-    return run_demo(args.root)
+    return run_demo(args.root, synthetic_requests=args.synthetic_requests)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,54 +336,63 @@ def build_parser() -> argparse.ArgumentParser:
 
     invoke = sub.add_parser("invoke", help="invoke a template function in-process with an event")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. AuthorizerFunction")
-    invoke.add_argument("-e", "--event", type=Path, required=True)
+    invoke.add_argument("-e", "--event", type=Path, required=True,
+                        help="event JSON; {{token:<persona>}} references are minted on the fly")
     _common(invoke)
     invoke.set_defaults(func=cmd_invoke)
 
     replay = sub.add_parser("replay", help="replay recorded authorizer events and print a decision table")
-    replay.add_argument("paths", nargs="+", type=Path)
-    replay.add_argument("--function", default="AuthorizerFunction")
+    replay.add_argument("paths", nargs="+", type=Path, help="event files or directories of them")
+    replay.add_argument("--function", default="AuthorizerFunction",
+                        help="the function to replay through (default AuthorizerFunction; BffProxyFunction "
+                             "replays with local services)")
     _common(replay)
     replay.set_defaults(func=cmd_replay)
 
     events = sub.add_parser("events", help="recorded events")
     events_sub = events.add_subparsers(dest="events_command", required=True)
-    render = events_sub.add_parser("render", help="write events with fresh tokens for `sam local invoke -e`")
-    render.add_argument("paths", nargs="*", type=Path, default=[PROJECT_ROOT / "events"])
-    render.add_argument("-o", "--out", type=Path)
+    render = events_sub.add_parser("render", help="write ready events (tokens, envelopes, sessions) and an "
+                                                  "env-vars file for `sam local invoke -e`")
+    render.add_argument("paths", nargs="*", type=Path, default=[PROJECT_ROOT / "events"],
+                        help="event files or directories (default: events/)")
+    render.add_argument("-o", "--out", type=Path,
+                        help="output directory (default: .tenantkit/rendered-events)")
     render.set_defaults(func=cmd_events_render)
 
     scrub = events_sub.add_parser("scrub", help="turn a captured API Gateway event into a fixture without secrets")
-    scrub.add_argument("source", type=Path)
+    scrub.add_argument("source", type=Path, help="the captured API Gateway event (JSON)")
     scrub.add_argument("--persona", required=True, help="the persona whose token reference replaces the real one")
-    scrub.add_argument("-o", "--out", type=Path)
+    scrub.add_argument("-o", "--out", type=Path, help="write the fixture here (default: stdout)")
     scrub.set_defaults(func=cmd_events_scrub)
 
-    token = sub.add_parser("token", help="mint a token for a fixture persona")
-    token.add_argument("--persona", required=True)
+    token = sub.add_parser("token", help="mint a token for a fixture persona, optionally with other claims")
+    token.add_argument("--persona", required=True, help="a persona under tests/fixtures/personas, e.g. acme-user-v2")
+    token.add_argument("--claims", metavar="JSON",
+                       help="claims to override on the persona, as a JSON object or @file.json; "
+                            "null removes a claim, e.g. '{\"roles\": [\"Agents.Invoke\"], \"oid\": null}'")
     token.set_defaults(func=cmd_token)
 
     issuer = sub.add_parser("issuer", help="the local OIDC issuer")
     issuer_sub = issuer.add_subparsers(dest="issuer_command", required=True)
     serve = issuer_sub.add_parser("serve", help="serve the local issuer's JWKS on 127.0.0.1")
-    serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"])
-    serve.add_argument("--port", type=int, default=18080)
+    serve.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost"],
+                       help="loopback address to listen on")
+    serve.add_argument("--port", type=int, default=18080, help="port (default 18080, local/env.json's JWKS URI)")
     serve.set_defaults(func=cmd_issuer_serve)
     gates = sub.add_parser("gates", help="evaluate the viability gates (runs the evidence tests)")
-    gates.add_argument("-t", "--template", type=Path, default=PROJECT_ROOT / "template.yaml")
+    gates.add_argument("-t", "--template", type=Path, default=PROJECT_ROOT / "template.yaml",
+                       help="the SAM template whose static gates are checked")
     gates.add_argument("--report", type=Path, help="use a gate report from a test run instead of running tests")
     gates.set_defaults(func=cmd_gates)
 
-    local = sub.add_parser("local", help="the local stack")
-    local_sub = local.add_subparsers(dest="local_command", required=True)
-    up = local_sub.add_parser("up", help="start issuer, moto, fake agent and API Gateway on 127.0.0.1")
-    up.add_argument("--port", type=int, default=3000)
-    up.add_argument("--issuer-port", type=int, default=18080)
-    up.add_argument("--quiet", action="store_true", help="do not stream function logs")
-    up.set_defaults(func=cmd_local_up)
+    from tenantkit_local.cli_local import register as register_local
+
+    register_local(sub)  # `local invoke|start-api|up`
 
     demo = sub.add_parser("demo", help="the main job: local stack, traffic, compaction, tenant tables")
-    demo.add_argument("--root", type=Path, help="audit zone directory (default .tenantkit/demo-audit)")
+    _audit_store(demo, "the demo resets and writes")
+    demo.add_argument("--synthetic-requests", type=int, default=12_000, metavar="N",
+                      help="requests in the synthetic day written through the sink (default 12000; 0 = none)")
     demo.set_defaults(func=cmd_demo)
 
     schema = sub.add_parser("schema", help="contract documents exported from the layer")
@@ -335,9 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_schema_export)
 
     compact = sub.add_parser("compact", help="compact one day of the local audit raw zone into curated Parquet")
-    compact.add_argument("--dt", type=_day, required=True, metavar="YYYY-MM-DD", help="the UTC day to compact")
-    compact.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
-                         help="audit zones root, as the sink's AUDIT_STORE (default: .tenantkit/audit)")
+    compact.add_argument("--dt", type=_day, metavar="YYYY-MM-DD", help="the UTC day to compact")
+    compact.add_argument("--from", dest="from_dt", type=_day, metavar="YYYY-MM-DD",
+                         help="first UTC day of a catch-up (with --to)")
+    compact.add_argument("--to", dest="to_dt", type=_day, metavar="YYYY-MM-DD",
+                         help="last UTC day of a catch-up (with --from), inclusive")
+    _audit_store(compact, "to compact")
     compact.set_defaults(func=cmd_compact)
 
     query = sub.add_parser("query", help="run a query-pack query on DuckDB over the local audit zones")
@@ -345,14 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--list", action="store_true", help="list the packs, their queries and parameters")
     query.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                        help="an execution parameter, e.g. --param from_dt=2026-11-27 (repeat for each)")
-    query.add_argument("-f", "--format", choices=["table", "json", "csv"], default="table")
-    query.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
-                       help="audit zones root (default: .tenantkit/audit)")
+    query.add_argument("-f", "--format", choices=["table", "json", "csv"], default="table",
+                       help="output format (default: table)")
+    _audit_store(query, "to query")
     query.set_defaults(func=cmd_query)
 
     dashboard = sub.add_parser("dashboard", help="render the tenant dashboard (static HTML) from the query packs")
-    dashboard.add_argument("--root", type=Path, default=Path(".tenantkit/audit"),
-                           help="audit zones root (default: .tenantkit/audit)")
+    _audit_store(dashboard, "to read")
     dashboard.add_argument("--from", dest="from_dt", type=_day, metavar="YYYY-MM-DD",
                            help="first UTC day (default: the first curated partition)")
     dashboard.add_argument("--to", dest="to_dt", type=_day, metavar="YYYY-MM-DD",
@@ -370,16 +439,37 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except Exception as exc:  # a CLI prints one clear line, not a traceback
-        from tenantkit_local.local_issuer_service import IssuerPortError
-        from tenantkit_local.personas import UnknownPersonaError
-        from tenantkit_local.stack import PortInUseError
-        from tenantkit_local.template import TemplateError
-
-        if isinstance(exc, IssuerPortError | UnknownPersonaError | TemplateError | PortInUseError | OSError):
-            print(f"tenantkit: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("tenantkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a CLI prints one clear line, never a traceback
+        if os.environ.get("TENANTKIT_DEBUG"):
+            raise
+        if is_user_error(exc):
+            print(f"tenantkit: {_one_line(exc)}", file=sys.stderr)
             return 2
-        raise
+        print(f"tenantkit: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(set TENANTKIT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Errors a user fixes by changing an argument, a file or the environment."""
+    from tenantkit.exceptions import TenantkitError
+    from tenantkit_local import AuditStoreError
+    from tenantkit_local.local_issuer_service import IssuerPortError
+    from tenantkit_local.personas import ClaimsOverrideError, UnknownPersonaError
+    from tenantkit_local.stack import PortInUseError
+    from tenantkit_local.template import TemplateError
+
+    user_errors = (IssuerPortError, UnknownPersonaError, ClaimsOverrideError, TemplateError, PortInUseError,
+                   AuditStoreError, TenantkitError, OSError, ValueError, LookupError)
+    return isinstance(exc, user_errors)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,24 +112,75 @@ def event_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+@dataclass
+class RenderedEvents:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # continue a session, and no session store was given
+    env_vars_file: Path | None = None
+
+
 def render_files(paths: list[Path], out_dir: Path, issuer: LocalIssuer, *, root: Path,
-                 registry_json: str | None = None) -> list[Path]:
-    """Write rendered copies under ``out_dir``, keeping the path below ``events/``."""
-    written = []
-    renderer = EventRenderer(issuer, registry_json=registry_json)
+                 registry_json: str | None = None,
+                 session_factory: Callable[[IdentityEnvelope], str] | None = None) -> RenderedEvents:
+    """Write rendered copies under ``out_dir``, keeping the path below ``events/``.
+
+    Events that continue a session (``{{session:...}}``) are rendered only with a
+    ``session_factory`` (the session store of a running local stack); otherwise they are skipped
+    and listed, because a session id bound nowhere would replay as an unknown session.
+    """
+    result = RenderedEvents()
+    renderer = EventRenderer(issuer, registry_json=registry_json, session_factory=session_factory)
     for source in event_files(paths):
         try:
             relative = source.resolve().relative_to(root / "events")
         except ValueError:
             relative = Path(source.name)
+        event = load_event(source)
+        if session_factory is None and SESSION_REFERENCE.search(json.dumps(event)):
+            result.skipped.append(source)
+            continue
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        event = load_event(source)
-        if SESSION_REFERENCE.search(json.dumps(event)):
-            continue  # needs a live session store: replay these with `tenantkit replay`
-        target.write_text(json.dumps(renderer.render(event), indent=2) + "\n")
-        written.append(target)
-    return written
+        rendered = renderer.render(event)
+        left = placeholders_left(rendered)
+        if left:
+            raise ValueError(f"{source}: placeholders left after rendering: {', '.join(sorted(left))}")
+        target.write_text(json.dumps(rendered, indent=2) + "\n")
+        result.written.append(target)
+    return result
+
+
+PLACEHOLDER = re.compile(r"\{\{[a-z]+:[^}]*\}\}")
+
+
+def placeholders_left(event: Any) -> set[str]:
+    """Every ``{{kind:...}}`` reference still in ``event`` (a rendered event has none)."""
+    return set(PLACEHOLDER.findall(json.dumps(event)))
+
+
+def write_env_vars(out_dir: Path, base: dict[str, dict[str, str]], overrides: dict[str, dict[str, str]]) -> Path:
+    """The SAM ``--env-vars`` file for the rendered events: local/env.json plus what a running
+    local stack (or the default local ports) needs."""
+    merged = {scope: dict(values) for scope, values in base.items()}
+    for scope, values in overrides.items():
+        merged.setdefault(scope, {}).update(values)
+    path = out_dir / "env.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def sam_invoke_command(function: str, event: Path, env_vars: Path, *, relative_to: Path) -> str:
+    """The exact ``sam local invoke`` line for a rendered event (host network: the local issuer
+    and agent listen on 127.0.0.1)."""
+
+    def shown(path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(relative_to.resolve()))
+        except ValueError:
+            return str(path)
+
+    return f"sam local invoke {function} -e {shown(event)} --env-vars {shown(env_vars)} --docker-network host"
 
 
 def scrub(event: dict[str, Any], persona: str) -> dict[str, Any]:

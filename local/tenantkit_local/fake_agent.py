@@ -2,6 +2,9 @@
 
 Used by the integration tests and the local stack: it proves which headers crossed the BFF
 (envelope headers, traceparent, baggage) and which did not (the inbound token, cookies).
+``GET /_received`` answers what it has received so far (path, headers, body) as JSON, so a
+script driving ``tenantkit local up`` can inspect the upstream's view; ``DELETE /_received``
+forgets it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,21 @@ from http.server import BaseHTTPRequestHandler
 
 from tenantkit_local.loopback import LoopbackHttpServer, QuietJsonHandler
 
+RECEIVED_PATH = "/_received"
+
 
 @dataclass
 class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+
+    def as_json(self) -> dict[str, object]:
+        try:
+            body: object = json.loads(self.body) if self.body else None
+        except ValueError:
+            body = self.body.decode("utf-8", errors="replace")
+        return {"path": self.path, "headers": self.headers, "body": body}
 
 
 class FakeAgentRuntime(LoopbackHttpServer):
@@ -37,10 +49,30 @@ class FakeAgentRuntime(LoopbackHttpServer):
     def url(self) -> str:
         return f"{self.base_url}/invocations"
 
+    @property
+    def received_url(self) -> str:
+        return f"{self.base_url}{RECEIVED_PATH}"
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         agent = self
 
         class Handler(QuietJsonHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?", 1)[0] != RECEIVED_PATH:
+                    self.send_json(404, b'{"error":"not found"}')
+                    return
+                with agent._lock:
+                    received = [r.as_json() for r in agent.received]
+                self.send_json(200, json.dumps({"count": len(received), "requests": received}).encode())
+
+            def do_DELETE(self) -> None:
+                if self.path.split("?", 1)[0] != RECEIVED_PATH:
+                    self.send_json(404, b'{"error":"not found"}')
+                    return
+                with agent._lock:
+                    agent.received.clear()
+                self.send_json(200, b'{"count":0,"requests":[]}')
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
                 with agent._lock:
@@ -59,6 +91,5 @@ class FakeAgentRuntime(LoopbackHttpServer):
                 reply = {"reply": f"echo: {message.get('text', '') if isinstance(message, dict) else ''}",
                          "received_identity": identity, "usage": agent.usage}
                 self.send_json(200, json.dumps(reply).encode())
-
 
         return Handler

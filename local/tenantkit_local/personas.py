@@ -12,7 +12,7 @@ Times are relative so tokens are always fresh (or, for the expired persona, alwa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,44 @@ class Persona:
 
 class UnknownPersonaError(LookupError):
     pass
+
+
+class ClaimsOverrideError(ValueError):
+    """``--claims`` is not a JSON object (or names a claim the issuer sets itself)."""
+
+
+def with_claims(persona: Persona, overrides: dict[str, Any]) -> Persona:
+    """``persona`` with claims replaced by ``overrides``; a ``null`` value removes the claim.
+
+    Lets a user mint an identity no fixture has (another ``tid``, extra roles, no ``oid``...)
+    while keeping the persona's signing key, header and lifetime.
+    """
+    if not isinstance(overrides, dict):
+        raise ClaimsOverrideError("--claims must be a JSON object, e.g. '{\"roles\": [\"Agents.Invoke\"]}'")
+    claims = dict(persona.claims)
+    for name, value in overrides.items():
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return replace(persona, name=f"{persona.name}+claims", claims=claims)
+
+
+def parse_claims(text: str) -> dict[str, Any]:
+    """``--claims`` value: JSON text, or ``@path`` to a JSON file."""
+    source = text
+    if text.startswith("@"):
+        try:
+            source = Path(text[1:]).read_text()
+        except OSError as exc:
+            raise ClaimsOverrideError(f"--claims {text}: {exc.strerror or exc}") from None
+    try:
+        value = json.loads(source)
+    except ValueError as exc:
+        raise ClaimsOverrideError(f"--claims is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ClaimsOverrideError("--claims must be a JSON object")
+    return value
 
 
 def load_persona(name: str, directory: Path = PERSONA_DIR) -> Persona:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tenantkit_local import PROJECT_ROOT, state_dir
+from tenantkit_local import PROJECT_ROOT, audit_store_default, state_dir
 from tenantkit_local.apigw import LocalApiGateway
 from tenantkit_local.cloud import LocalServices, environment
 from tenantkit_local.issuer import LocalIssuer
@@ -34,10 +34,16 @@ class PortInUseError(RuntimeError):
 class StackConfig:
     gateway_port: int = 3000
     issuer_port: int = 18080
-    audit_root: Path = field(default_factory=lambda: state_dir() / "audit")
+    audit_root: Path = field(default_factory=audit_store_default)
     template: Path = PROJECT_ROOT / "template.yaml"
     env_vars: Path = PROJECT_ROOT / "local" / "env.json"
     echo: Callable[[str], None] | None = None  # stream function logs to the console
+    # A user's SAM-format env-vars file, applied over env_vars (``--env-vars``), and
+    # ``--parameter-overrides`` for the template's parameters.
+    env_var_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # False for ``local start-api``: the API only; audit lines stay in the function logs.
+    audit_pipeline: bool = True
 
 
 class LocalStack:
@@ -71,9 +77,12 @@ class LocalStack:
         env_vars.setdefault("AuthorizerFunction", {})["OIDC_JWKS_URI"] = self.jwks.jwks_uri
         env_vars.setdefault("BffProxyFunction", {}).update(self.services.function_overrides())
         env_vars.setdefault("AuditSinkFunction", {})["AUDIT_STORE"] = str(self.config.audit_root)
+        for scope, variables in self.config.env_var_overrides.items():  # the user's file wins, as in SAM
+            env_vars.setdefault(scope, {}).update(variables)
 
         def runner(logical_id: str) -> FunctionRunner:
             return FunctionRunner(function_spec(self.config.template, logical_id, env_vars=env_vars,
+                                                parameter_overrides=self.config.parameter_overrides,
                                                 resource_names=self.services.resource_names))
 
         self.sink = runner("AuditSinkFunction")
@@ -103,12 +112,29 @@ class LocalStack:
         assert self.gateway is not None
         return self.gateway.url
 
+    def ready_info(self) -> dict[str, Any]:
+        """What a script needs to use the running stack (``local up --json`` prints it)."""
+        assert self.gateway is not None and self.jwks is not None
+        return {
+            "event": "ready",
+            "api_url": self.url,
+            "api_port": self.gateway.port,
+            "issuer_jwks_uri": self.jwks.jwks_uri,
+            "issuer_port": self.jwks.port,
+            "moto_endpoint": self.services.moto.endpoint,
+            "agent_url": self.services.agent.url,
+            "agent_received_url": self.services.agent.received_url,
+            "tables": dict(self.services.resource_names),
+            "state_dir": str(state_dir()),
+            "audit_store": str(self.config.audit_root) if self.config.audit_pipeline else None,
+        }
+
     def _after_invocation(self, function: str, invocation: Invocation) -> None:
         if self.config.echo:
             for line in invocation.log_lines:
                 self.config.echo(f"[{function}] {line}")
         audit_lines = [line for line in invocation.log_lines if '"record_type":"audit"' in line]
-        if audit_lines:
+        if audit_lines and self.config.audit_pipeline:
             self.deliver_to_sink(function, audit_lines)
 
     def deliver_to_sink(self, function: str, lines: list[str]) -> dict[str, Any]:
