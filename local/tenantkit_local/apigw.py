@@ -107,8 +107,9 @@ class LocalApiGateway(LoopbackHttpServer):
 
     def __init__(self, template_path: Path, runners: dict[str, FunctionRunner], *, port: int = 0,
                  on_invocation: Callable[[str, Invocation], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.routes, self.authorizers, self.stage = load_api(template_path)
+                 clock: Callable[[], float] = time.monotonic,
+                 parameter_overrides: dict[str, str] | None = None) -> None:
+        self.routes, self.authorizers, self.stage = load_api(template_path, parameter_overrides=parameter_overrides)
         self.runners = runners
         self.on_invocation = on_invocation or (lambda name, inv: None)
         self.clock = clock

@@ -105,10 +105,13 @@ def personas_referenced(event: Any) -> set[str]:
     return set(TOKEN_REFERENCE.findall(json.dumps(event)))
 
 
+OUTCOMES_FILE = "outcomes.json"  # events/outcomes.json documents each event's outcome; not an event
+
+
 def event_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
-        files.extend(sorted(path.rglob("*.json")) if path.is_dir() else [path])
+        files.extend(sorted(p for p in path.rglob("*.json") if p.name != OUTCOMES_FILE) if path.is_dir() else [path])
     return files
 
 

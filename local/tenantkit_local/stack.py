@@ -89,7 +89,8 @@ class LocalStack:
         runners = {name: runner(name) for name in AUDITED_FUNCTIONS}
         try:
             self.gateway = LocalApiGateway(self.config.template, runners, port=self.config.gateway_port,
-                                           on_invocation=self._after_invocation).start()
+                                           on_invocation=self._after_invocation,
+                                           parameter_overrides=self.config.parameter_overrides).start()
         except OSError:
             self.stop()
             raise PortInUseError(f"127.0.0.1:{self.config.gateway_port} (API) is in use; pick --port") from None

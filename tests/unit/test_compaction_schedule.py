@@ -49,23 +49,25 @@ def test_invalid_events_are_rejected(event: object):
 
 
 def test_configuration_from_the_environment():
-    env = {"AUDIT_BUCKET": "tenantkit-audit-dev", "AUDIT_PREFIX": "/lake/v1/", "ATHENA_WORKGROUP": "tenantkit-audit",
+    env = {"AUDIT_STORE": "s3://tenantkit-audit-dev/lake/v1/", "ATHENA_WORKGROUP": "tenantkit-audit",
            "ATHENA_DATABASE": "tenantkit_audit"}
     config = CompactionConfig.from_env(env)
-    assert (config.prefix, config.max_wait_seconds) == ("lake/v1/", 600)
+    assert (config.bucket, config.prefix, config.max_wait_seconds) == ("tenantkit-audit-dev", "lake/v1/", 600)
     assert config.curated_location(DT) == "s3://tenantkit-audit-dev/lake/v1/curated/dt=2026-11-28/"
-    assert CompactionConfig.from_env({**env, "AUDIT_PREFIX": ""}).prefix == ""
+    assert CompactionConfig.from_env({**env, "AUDIT_STORE": "s3://tenantkit-audit-dev/"}).prefix == ""
+    assert CompactionConfig.from_env({**env, "AUDIT_STORE": "s3://tenantkit-audit-dev"}).prefix == ""
     assert CompactionConfig.from_env({**env, "COMPACTION_MAX_WAIT_SECONDS": "120"}).max_wait_seconds == 120
 
 
 @pytest.mark.parametrize(("change", "variable"), [
-    ({"AUDIT_BUCKET": ""}, "AUDIT_BUCKET"), ({"AUDIT_BUCKET": "Not_A_Bucket"}, "AUDIT_BUCKET"),
-    ({"AUDIT_PREFIX": "it's"}, "AUDIT_PREFIX"), ({"AUDIT_PREFIX": "a//b"}, "AUDIT_PREFIX"),
+    ({"AUDIT_STORE": ""}, "AUDIT_STORE"), ({"AUDIT_STORE": "s3://Not_A_Bucket/"}, "AUDIT_STORE"),
+    ({"AUDIT_STORE": ".tenantkit/audit"}, "AUDIT_STORE"), ({"AUDIT_STORE": "s3:///prefix"}, "AUDIT_STORE"),
+    ({"AUDIT_STORE": "s3://bucket-a/it's"}, "AUDIT_STORE"), ({"AUDIT_STORE": "s3://bucket-a/a//b"}, "AUDIT_STORE"),
     ({"ATHENA_WORKGROUP": ""}, "ATHENA_WORKGROUP"), ({"ATHENA_DATABASE": "db; drop"}, "ATHENA_DATABASE"),
     ({"COMPACTION_MAX_WAIT_SECONDS": "3600"}, "COMPACTION_MAX_WAIT_SECONDS"),
 ])
 def test_invalid_configuration_is_refused(change: dict, variable: str):
-    env = {"AUDIT_BUCKET": "tenantkit-audit-dev", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db", **change}
+    env = {"AUDIT_STORE": "s3://tenantkit-audit-dev/", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db", **change}
     with pytest.raises(ConfigurationError) as caught:
         CompactionConfig.from_env(env)
     assert caught.value.variable == variable
@@ -74,7 +76,7 @@ def test_invalid_configuration_is_refused(change: dict, variable: str):
 def test_handler_module_wires_the_compactor_from_the_environment(monkeypatch: pytest.MonkeyPatch):
     import importlib.util
 
-    for name, value in {"AUDIT_BUCKET": "tenantkit-audit-dev", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db",
+    for name, value in {"AUDIT_STORE": "s3://tenantkit-audit-dev/", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
     spec = importlib.util.spec_from_file_location("audit_compaction_app", ROOT / "functions/audit_compaction/app.py")

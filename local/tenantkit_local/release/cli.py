@@ -145,11 +145,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     evidence.add_argument("--sha", help="override CI_COMMIT_SHA")
     evidence.add_argument("--rollback-sha", help="default: the newest earlier promotion to the environment")
     evidence.add_argument("--created-at", type=_timestamp, help="ISO-8601 UTC time (reproducible examples)")
-    evidence.add_argument("-o", "--out", type=Path)
+    evidence.add_argument("-o", "--out", type=Path, help="write the evidence JSON here (default: stdout)")
     evidence.set_defaults(func=_guarded(cmd_evidence))
 
     verify = release_sub.add_parser("verify", help="check lineage, approvals and rollback; print the closeout block")
-    verify.add_argument("evidence", type=Path)
+    verify.add_argument("evidence", type=Path, help="the promotion evidence JSON to verify")
     verify.add_argument("--protected", type=_csv, default=("prod",), help="environments that need approval")
     verify.add_argument("--production", type=_csv, default=("prod",),
                         help="environments that refuse self-approval and need a tag")
@@ -164,17 +164,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     tf = sub.add_parser("tf", help="Terraform release plane: segmented state, Terragrunt gate")
     tf_sub = tf.add_subparsers(dest="tf_command", required=True)
     backend = tf_sub.add_parser("backend-config", help="render -backend-config for <env>/<app_id>/<agent_name>")
-    backend.add_argument("--env")
-    backend.add_argument("--app-id")
-    backend.add_argument("--agent-name")
+    backend.add_argument("--env", help="environment of the state key (dev, staging, prod)")
+    backend.add_argument("--app-id", help="app_id segment of the state key")
+    backend.add_argument("--agent-name", help="agent segment of the state key")
     backend.add_argument("--bucket", help="state bucket (default tenantkit-tfstate-<env>)")
     backend.add_argument("--region", help="state bucket region (default us-east-1)")
-    backend.add_argument("--format", choices=("args", "tfbackend", "json"), default="args")
+    backend.add_argument("--format", choices=("args", "tfbackend", "json"), default="args",
+                         help="-backend-config arguments, a .tfbackend file, or JSON (default: args)")
     backend.add_argument("--all", action="store_true", help="every target x environment of --targets")
-    backend.add_argument("--targets", type=Path, default=PROJECT_ROOT / "terraform" / "backend" / "targets.json")
+    backend.add_argument("--targets", type=Path, default=PROJECT_ROOT / "terraform" / "backend" / "targets.json",
+                         help="targets file (default: terraform/backend/targets.json)")
     backend.set_defaults(func=_guarded(cmd_backend_config))
 
     gate = tf_sub.add_parser("terragrunt-gate", help="measure the ADR 0016 thresholds and print adopt/defer")
-    gate.add_argument("--terraform-dir", type=Path, default=PROJECT_ROOT / "terraform")
-    gate.add_argument("--json", action="store_true")
+    gate.add_argument("--terraform-dir", type=Path, default=PROJECT_ROOT / "terraform",
+                      help="the Terraform tree to measure (default: terraform/)")
+    gate.add_argument("--json", action="store_true", help="print the measurements and decision as JSON")
     gate.set_defaults(func=_guarded(cmd_terragrunt_gate))

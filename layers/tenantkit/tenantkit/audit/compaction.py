@@ -128,13 +128,17 @@ class CompactionConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CompactionConfig:
         env = os.environ if environ is None else environ
-        bucket = env_required(env, "AUDIT_BUCKET")
+        # One name for the audit location across the sink, compaction and the CLI: AUDIT_STORE.
+        store = env_required(env, "AUDIT_STORE")
+        if not store.startswith("s3://"):
+            raise ConfigurationError("AUDIT_STORE", "must be s3://<bucket>/<prefix> (Athena reads S3)")
+        bucket, _, prefix = store.removeprefix("s3://").partition("/")
         if not _BUCKET.match(bucket):
-            raise ConfigurationError("AUDIT_BUCKET", "must be an S3 bucket name")
-        prefix = env.get("AUDIT_PREFIX", "").strip().strip("/")
+            raise ConfigurationError("AUDIT_STORE", "must name an S3 bucket: s3://<bucket>/<prefix>")
+        prefix = prefix.strip().strip("/")
         prefix = prefix + "/" if prefix else ""
         if not _PREFIX.match(prefix) or "//" in prefix:
-            raise ConfigurationError("AUDIT_PREFIX", "letters, digits, _ . = - and / only")
+            raise ConfigurationError("AUDIT_STORE", "the prefix takes letters, digits, _ . = - and / only")
         names = {}
         for variable in ("ATHENA_WORKGROUP", "ATHENA_DATABASE"):
             names[variable] = env_required(env, variable)
