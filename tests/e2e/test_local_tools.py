@@ -42,7 +42,7 @@ class Stack:
                    "--state-dir", str(state), "--json", *extra]
         # A non-interactive shell starts `cmd &` with SIGINT ignored: the stack must still stop on it.
         preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,  # noqa: S603
                                         preexec_fn=preexec, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.info = json.loads(self._line(timeout=60))
 
