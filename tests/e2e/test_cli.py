@@ -33,8 +33,10 @@ def env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.e2e
-def test_invoke_allows_a_persona_event_and_prints_policy(env_file: Path, capsys: pytest.CaptureFixture[str]):
-    code = cli.main(["invoke", "AuthorizerFunction", "-e", str(ROOT / "events/authorizer/acme-user-v2.json"),
+@pytest.mark.parametrize("command", [["invoke"], ["local", "invoke"]])
+def test_invoke_allows_a_persona_event_and_prints_policy(command: list[str], env_file: Path,
+                                                          capsys: pytest.CaptureFixture[str]):
+    code = cli.main([*command, "AuthorizerFunction", "-e", str(ROOT / "events/authorizer/acme-user-v2.json"),
                      "--env-vars", str(env_file)])
     out, err = capsys.readouterr()
     assert code == 0

@@ -36,9 +36,9 @@ OUTCOMES = json.loads((ROOT / "events" / "outcomes.json").read_text())
 class Stack:
     """A `tenantkit local up --json` process and its ready line."""
 
-    def __init__(self, state: Path, *extra: str, ignore_sigint: bool = True) -> None:
+    def __init__(self, state: Path, *extra: str, ignore_sigint: bool = True, command: str = "up") -> None:
         self.state = state
-        command = [sys.executable, "-m", "tenantkit_local.cli", "local", "up", "--port", "0", "--issuer-port", "0",
+        command = [sys.executable, "-m", "tenantkit_local.cli", "local", command, "--port", "0", "--issuer-port", "0",
                    "--state-dir", str(state), "--json", *extra]
         # A non-interactive shell starts `cmd &` with SIGINT ignored: the stack must still stop on it.
         preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
@@ -245,3 +245,17 @@ def test_sigint_stops_a_stack_started_with_sigint_ignored_and_env_vars_win_over_
     names = {r.get("agent_name") for r in audit_records(Path(running.info["audit_store"]))
              if r["event_type"] == "request.completed"}
     assert "env-file-agent" in names and "param-agent" not in names
+
+
+def test_start_api_serves_the_api_without_the_audit_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]):
+    running = Stack(tmp_path, command="start-api")
+    try:
+        assert running.info["audit_store"] is None
+        token = mint(tmp_path, monkeypatch, capsys, "acme-user-v2")
+        assert http("GET", f"{running.info['api_url']}/v1/me", token=token)[0] == 200
+        assert http("GET", f"{running.info['api_url']}/v1/me")[0] == 401
+    finally:
+        code, _ = running.stop(signal.SIGTERM)
+    assert code == 0
+    assert not (tmp_path / "audit").exists()  # like `sam local start-api`: audit lines stay in the logs
