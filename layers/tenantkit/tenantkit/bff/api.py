@@ -5,8 +5,9 @@ API Gateway request id replaces the correlation id a cached authorizer context c
 path is normalized once (:mod:`tenantkit.paths`: the router, the spoof check and the audit
 ``route`` all use that one form), the body is size-checked and parsed once by the strict
 parser (:mod:`tenantkit.bff.strict_json`; the upstream gets its canonical re-serialization,
-never the raw bytes), and body, query, path and headers are checked for tenant spoofing. Every request ends with one ``request.completed`` audit record; every rejection
-also writes its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
+never the raw bytes), and body, query, path and headers are checked for tenant spoofing.
+Every request ends with one ``request.completed`` audit record; every rejection also writes
+its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
 Errors are RFC 9457 problem documents carrying the correlation id.
 """
 
