@@ -26,7 +26,8 @@ DEFAULT_IDENTITY_KEYS: Mapping[str, tuple[str, ...]] = {
         "org", "org_id", "organization", "organization_id", "organisation", "organisation_id",
         "workspace_id", "company_id",
     ),
-    "app_id": ("app_id", "application_id", "appid", "azp", "client_id"),  # Entra v1 `appid`, v2 `azp`
+    # Entra v1 `appid`, v2 `azp`
+    "app_id": ("app", "app_id", "application", "application_id", "appid", "azp", "client_id"),
     "principal_id": (
         "principal", "principal_id", "user", "user_id", "oid", "object_id",  # Entra `oid`
         # Identity headers only a trusted proxy may set (App Service Easy Auth, ALB OIDC).
