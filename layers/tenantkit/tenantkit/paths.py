@@ -6,7 +6,7 @@ The rule (docs/bff.md, "Path normalization"):
 1. percent-decoding is repeated until the path is stable, at most ``MAX_DECODE_ROUNDS``
    times (``%252e`` is ``%2e`` is ``.``); a path still encoded after that, or one that decodes
    to invalid UTF-8, is rejected;
-2. a decoded path holding a control character or a backslash is rejected;
+2. a decoded path holding a control character (C0, C1, U+2028/U+2029) or a backslash is rejected;
 3. empty segments (``//``, a trailing ``/``) are dropped;
 4. a dot segment (``.`` or ``..``, however encoded) is rejected, never resolved;
 5. route words are matched case-insensitively and singular or plural (``/V1/Session/x/MESSAGE``
@@ -35,7 +35,7 @@ ROUTE_WORDS = {"v1": "v1", "me": "me", "whoami": "whoami", "sessions": "sessions
 ID_AFTER = {"sessions": "{session_id}"}
 MARKER_WORDS = {"tenant_id": "tenants", "app_id": "apps", "principal_id": "principals"}
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
-_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")  # C0/C1 controls, line separators, backslash
 _TEMPLATE_SEGMENT = re.compile(r"^\{[A-Za-z0-9_]{1,64}\+?\}$")
 
 
