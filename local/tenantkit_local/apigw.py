@@ -4,13 +4,22 @@ It does what the stack relies on API Gateway for: route matching, the REQUEST au
 its caching semantics (identity source = the Authorization header; no header -> 401 without
 invoking; Allow/Deny policies cached per token for the configured TTL; the cached policy is
 evaluated against each request's method ARN), injecting the authorizer context as strings,
-Lambda proxy integrations, mock integrations, and the gateway responses for 401/403.
+Lambda proxy integrations, mock integrations, and the gateway responses (bodies and statuses
+read from the template's ``x-amazon-apigateway-gateway-responses``, API Gateway's defaults for
+the rest: an unknown resource or method is 403 ``Missing Authentication Token``).
+
+As a REST API does: ``headers``/``queryStringParameters`` hold the last value of a repeated
+name and ``multiValueHeaders``/``multiValueQueryStringParameters`` every value; every method,
+OPTIONS and HEAD included, reaches an ``ANY`` method; the authorizer event's ``resource`` is
+the resource template (``/v1/{proxy+}``). One deliberate difference: a body that is not valid
+UTF-8 is handed over base64-encoded (``isBase64Encoded``) so the function sees the exact
+bytes and can reject them, instead of text with replacement characters.
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
-import json
 import re
 import threading
 import time
@@ -22,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tenantkit_local.gateway_responses import GatewayResponses
 from tenantkit_local.loopback import LoopbackHttpServer
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
@@ -61,6 +71,11 @@ def _path_pattern(path: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
+def load_gateway_responses(template_path: Path, logical_id: str = "TenantApi") -> GatewayResponses:
+    props = load_template(template_path)["Resources"][logical_id]["Properties"]
+    return GatewayResponses.from_definition(props["DefinitionBody"])
+
+
 def load_api(template_path: Path, logical_id: str = "TenantApi",
              parameter_overrides: dict[str, str] | None = None) -> tuple[list[Route], dict[str, AuthorizerSpec], str]:
     template = load_template(template_path)
@@ -90,6 +105,26 @@ def load_api(template_path: Path, logical_id: str = "TenantApi",
     return routes, authorizers, stage
 
 
+def _header_maps(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """REST API header maps: the last value per name, and every value per name (names grouped
+    case-insensitively under the first spelling seen)."""
+    spelling: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = spelling.setdefault(name.lower(), name)
+        multi.setdefault(key, []).append(value)
+    return {k: v[-1] for k, v in multi.items()}, multi
+
+
+def _event_body(body: bytes) -> tuple[str | None, bool]:
+    if not body:
+        return None, False
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode(), True
+
+
 def policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
     allowed = False
     for statement in policy.get("policyDocument", {}).get("Statement", []):
@@ -110,6 +145,7 @@ class LocalApiGateway(LoopbackHttpServer):
                  clock: Callable[[], float] = time.monotonic,
                  parameter_overrides: dict[str, str] | None = None) -> None:
         self.routes, self.authorizers, self.stage = load_api(template_path, parameter_overrides=parameter_overrides)
+        self.gateway_responses = load_gateway_responses(template_path)
         self.runners = runners
         self.on_invocation = on_invocation or (lambda name, inv: None)
         self.clock = clock
@@ -130,93 +166,113 @@ class LocalApiGateway(LoopbackHttpServer):
             self.on_invocation(function, invocation)
         return invocation
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str] | list[tuple[str, str]],
+               body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request; ``headers`` as received, repeated names included (a list of pairs)."""
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        single, multi = _header_maps(pairs)
         parts = urlsplit(raw_path)
         path = parts.path
         request_id = str(uuid.uuid4())
         route, params = self._match(method, path)
         if route is None:
-            return self._gateway_response(404, "Missing Authentication Token", request_id)
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id)
         context: dict[str, Any] | None = None
         if route.authorizer:
             spec = self.authorizers[route.authorizer]
-            token = next((v for k, v in headers.items() if k.lower() == spec.header.lower()), None)
+            token = next((v for k, v in single.items() if k.lower() == spec.header.lower()), None)
             if not token:
-                return self._gateway_response(401, "Unauthorized", request_id)
+                return self._gateway_response("UNAUTHORIZED", request_id)
             method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/{method}{path}"
-            policy = self._authorize(spec, token, method, path, headers, method_arn, request_id)
-            if policy is None:
-                return self._gateway_response(401, "Unauthorized", request_id)
+            event = self._request_event(route, method, path, parts.query, single, multi, params, request_id)
+            outcome, policy = self._authorize(spec, token, {**event, "type": "REQUEST", "methodArn": method_arn})
+            if outcome != "ok" or policy is None:
+                return self._gateway_response(outcome, request_id)
             if not policy_allows(policy, method_arn):
-                reason = policy.get("context", {}).get("reason", "")
-                return self._gateway_response(403, "Forbidden", request_id, reason=reason)
+                return self._gateway_response("ACCESS_DENIED", request_id, authorizer=policy.get("context"))
             context = {k: str(v).lower() if isinstance(v, bool) else str(v)
                        for k, v in (policy.get("context") or {}).items()}
             context["principalId"] = policy.get("principalId", "")
         integration = route.integration
         if integration.get("type") == "mock":
             return self._mock(integration, context or {}, request_id)
-        event = self._proxy_event(route, method, path, parts.query, headers, body, params, context, request_id)
+        event = self._request_event(route, method, path, parts.query, single, multi, params, request_id)
+        event["requestContext"]["authorizer"] = context
+        event["body"], event["isBase64Encoded"] = _event_body(body)
         invocation = self.invoke(_function_of(integration["uri"]), event)
-        if invocation.error_type is not None:
-            return self._gateway_response(502, "Internal server error", request_id)
-        response = invocation.response or {}
-        out_headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
-        out_headers.update(response.get("headers") or {})
-        return int(response.get("statusCode", 502)), out_headers, str(response.get("body") or "").encode()
+        response = invocation.response if isinstance(invocation.response, dict) else None
+        if invocation.error_type is not None or response is None:
+            return self._gateway_response("LAMBDA_PROXY_ERROR", request_id)
+        out: list[tuple[str, str]] = []
+        multi_out = response.get("multiValueHeaders") or {}
+        for name, values in multi_out.items():
+            out.extend((name, str(v)) for v in (values if isinstance(values, list) else [values]))
+        taken = {name.lower() for name in multi_out}
+        out.extend((k, str(v)) for k, v in (response.get("headers") or {}).items() if k.lower() not in taken)
+        payload = str(response.get("body") or "")
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        return int(response.get("statusCode", 502)), out, data
 
     def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        """The most specific resource matching ``path``, then its method (or ANY); a resource
+        without that method is no match (API Gateway does not fall back to a greedy resource)."""
+        resource: str | None = None
         for route in self.routes:
+            if resource is not None and route.path != resource:
+                continue
             found = route.pattern.match(path)
-            if found and route.method in (method, "ANY"):
+            if not found:
+                continue
+            resource = route.path
+            if route.method in (method, "ANY"):
                 return route, found.groupdict()
         return None, {}
 
-    def _authorize(self, spec: AuthorizerSpec, token: str, method: str, path: str, headers: dict[str, str],
-                   method_arn: str, request_id: str) -> dict[str, Any] | None:
+    def _authorize(self, spec: AuthorizerSpec, token: str, event: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        """``("ok", policy)``, or the gateway response type to answer with."""
         key = (spec.function, token)
         cached = self._cache.get(key)
         if cached and cached[0] > self.clock():
-            return cached[1]
+            return "ok", cached[1]
         self.authorizer_calls += 1
-        event = {"type": "REQUEST", "methodArn": method_arn, "resource": path, "path": path, "httpMethod": method,
-                 "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
-                 "requestContext": {"requestId": request_id, "stage": self.stage, "apiId": API_ID,
-                                    "accountId": ACCOUNT, "httpMethod": method, "path": f"/{self.stage}{path}"}}
         invocation = self.invoke(spec.function, event)
-        if invocation.error_type is not None:
-            return None  # "Unauthorized" (and any other error) is a 401 and is not cached
+        if invocation.error_type is not None:  # not cached
+            unauthorized = invocation.error_message == "Unauthorized"
+            return ("UNAUTHORIZED" if unauthorized else "AUTHORIZER_FAILURE"), None
+        policy = invocation.response
+        if not isinstance(policy, dict) or not isinstance(policy.get("policyDocument"), dict):
+            return "AUTHORIZER_CONFIGURATION_ERROR", None
         if spec.ttl_seconds > 0:
-            self._cache[key] = (self.clock() + spec.ttl_seconds, invocation.response)
-        return invocation.response
+            self._cache[key] = (self.clock() + spec.ttl_seconds, policy)
+        return "ok", policy
 
-    def _proxy_event(self, route: Route, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-                     params: dict[str, str], context: dict[str, Any] | None, request_id: str) -> dict[str, Any]:
+    def _request_event(self, route: Route, method: str, path: str, query: str, single: dict[str, str],
+                       multi: dict[str, list[str]], params: dict[str, str], request_id: str) -> dict[str, Any]:
+        """The REST API request shape shared by the REQUEST authorizer event and the proxy event."""
         multi_query = parse_qs(query, keep_blank_values=True) if query else {}
         return {
             "resource": route.path, "path": path, "httpMethod": method,
-            "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "headers": dict(single), "multiValueHeaders": {k: list(v) for k, v in multi.items()},
             "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
             "multiValueQueryStringParameters": multi_query or None,
             "pathParameters": params or None, "stageVariables": None,
             "requestContext": {"resourcePath": route.path, "httpMethod": method, "path": f"/{self.stage}{path}",
                                "stage": self.stage, "requestId": request_id, "accountId": ACCOUNT,
-                               "apiId": API_ID, "identity": {"sourceIp": "127.0.0.1"}, "authorizer": context},
-            "body": body.decode("utf-8", errors="replace") if body else None, "isBase64Encoded": False,
+                               "apiId": API_ID, "identity": {"sourceIp": "127.0.0.1"}},
         }
 
-    def _mock(self, integration: dict[str, Any], context: dict[str, Any], request_id: str) -> tuple[int, dict, bytes]:
+    def _mock(self, integration: dict[str, Any], context: dict[str, Any], request_id: str
+              ) -> tuple[int, list[tuple[str, str]], bytes]:
         template = integration["responses"]["default"]["responseTemplates"]["application/json"]
         text = template.replace("$context.requestId", request_id)
         text = re.sub(r"\$context\.authorizer\.(\w+)", lambda m: str(context.get(m.group(1), "")), text)
-        return int(integration["responses"]["default"].get("statusCode", 200)), {
-            "Content-Type": "application/json"}, text.encode()
+        return int(integration["responses"]["default"].get("statusCode", 200)), [
+            ("Content-Type", "application/json")], text.encode()
 
-    def _gateway_response(self, status: int, title: str, request_id: str, reason: str = "") -> tuple[int, dict, bytes]:
-        body = {"title": title, "status": status, "correlation_id": request_id}
-        if reason:
-            body["reason"] = reason
-        return status, {"Content-Type": "application/problem+json"}, json.dumps(body).encode()
+    def _gateway_response(self, response_type: str, request_id: str, authorizer: dict[str, Any] | None = None
+                          ) -> tuple[int, list[tuple[str, str]], bytes]:
+        rendered = self.gateway_responses.render(response_type, request_id=request_id, authorizer=authorizer)
+        return rendered.status, list(rendered.headers.items()), rendered.body
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
@@ -225,15 +281,17 @@ class LocalApiGateway(LoopbackHttpServer):
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length", "0") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, headers, payload = gateway.handle(self.command, self.path, dict(self.headers.items()), body)
+                status, headers, payload = gateway.handle(self.command, self.path, list(self.headers.items()), body)
                 self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
+                for name, value in headers:
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

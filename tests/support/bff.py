@@ -53,3 +53,68 @@ def proxy_event(method: str, path: str, env: IdentityEnvelope | None, *, body: A
         "body": text,
         "isBase64Encoded": False,
     }
+
+
+class MemoryDynamo:
+    """The session store's three DynamoDB calls over a dict, conditions included."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def put_item(self, TableName: str, Item: dict[str, Any], ConditionExpression: str | None = None) -> dict:
+        if ConditionExpression and Item["pk"]["S"] in self.items:
+            raise _conditional_failure()
+        self.items[Item["pk"]["S"]] = Item
+        return {}
+
+    def get_item(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool = False) -> dict:
+        item = self.items.get(Key["pk"]["S"])
+        return {"Item": item} if item else {}
+
+    def delete_item(self, **kwargs: Any) -> dict:
+        key = kwargs["Key"]["pk"]["S"]
+        item = self.items.get(key)
+        values = kwargs.get("ExpressionAttributeValues") or {}
+        if item is None or any(item[name]["S"] != values[f":{name[0]}"]["S"]
+                               for name in ("app_id", "tenant_id", "principal_id")):
+            raise _conditional_failure()
+        del self.items[key]
+        return {}
+
+
+def _conditional_failure() -> Exception:
+    error = Exception("ConditionalCheckFailedException")
+    error.response = {"Error": {"Code": "ConditionalCheckFailedException"}}  # type: ignore[attr-defined]
+    return error
+
+
+class RecordingUpstream:
+    """Keeps every outbound request; answers like a well-behaved agent."""
+
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+
+    def invoke(self, request: Any) -> Any:
+        from tenantkit.bff.outbound import UpstreamResponse
+
+        self.requests.append(request)
+        return UpstreamResponse(200, b'{"reply":"ok"}', "application/json", {})
+
+
+_POLICY: Any = None
+
+
+def memory_bff(**config: Any) -> tuple[Any, MemoryDynamo, RecordingUpstream]:
+    """A BffApi over an in-memory session table and a recording upstream."""
+    from tenantkit.abac import PolicyEngine
+    from tenantkit.bff import BffApi, BffConfig, BffService, SessionStore
+
+    global _POLICY
+    if _POLICY is None:
+        _POLICY = PolicyEngine.default()  # Cedar policy parsing is the slow part; it is read-only
+    dynamo, upstream = MemoryDynamo(), RecordingUpstream()
+    bff_config = BffConfig(sessions_table="sessions", upstream_mode="http", upstream_url="http://127.0.0.1:9/x",
+                           **config)
+    service = BffService(config=bff_config, store=SessionStore("sessions", client_factory=lambda: dynamo),
+                         upstream=upstream, policy=_POLICY)
+    return BffApi(lambda: service, keys=bff_config.identity_keys), dynamo, upstream

@@ -38,6 +38,7 @@ from tenantkit.jwks import JwksCache
 from tenantkit.observability import bind_identity, get_logger
 from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
 from tenantkit.observability.handler import correlation_id_of
+from tenantkit.paths import template_of
 from tenantkit.registry import RegistryProvider
 from tenantkit.verifier import JwtVerifier
 
@@ -195,9 +196,11 @@ def _policy(principal_id: str, effect: str, resource: str, context: dict[str, An
 
 
 def _route(event: Any) -> str:
+    """The API Gateway resource template and method (``GET /v1/{proxy+}``), through the shared
+    path normalizer: never the concrete path, so no session or tenant id reaches the record."""
     if not isinstance(event, dict):
         return "unknown"
     method, resource = event.get("httpMethod"), event.get("resource")
     if isinstance(method, str) and isinstance(resource, str):
-        return f"{method[:16]} {resource[:256]}"
+        return template_of(method, resource)
     return "unknown"

@@ -59,4 +59,4 @@ def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
     service = BffService(config=config, store=SessionStore(config.sessions_table,
                                                            ttl_seconds=config.session_ttl_seconds),
                          upstream=upstream, policy=PolicyEngine.default())
-    return BffApi(lambda: service)
+    return BffApi(lambda: service, keys=config.identity_keys)

@@ -2,9 +2,12 @@
 
 Before any route runs: the envelope comes from the authorizer context only (this request's
 API Gateway request id replaces the correlation id a cached authorizer context carries), the
-body is size-checked and parsed, and body, query, path and headers are checked for tenant
-spoofing. Every request ends with one ``request.completed`` audit record; every rejection
-also writes its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
+path is normalized once (:mod:`tenantkit.paths`: the router, the spoof check and the audit
+``route`` all use that one form), the body is size-checked and parsed once by the strict
+parser (:mod:`tenantkit.bff.strict_json`; the upstream gets its canonical re-serialization,
+never the raw bytes), and body, query, path and headers are checked for tenant spoofing.
+Every request ends with one ``request.completed`` audit record; every rejection also writes
+its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
 Errors are RFC 9457 problem documents carrying the correlation id.
 """
 
@@ -12,15 +15,15 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
+from tenantkit import paths
 from tenantkit.audit import emit_audit
-from tenantkit.bff import spoofing
+from tenantkit.bff import spoofing, strict_json
 from tenantkit.bff.errors import (
     BadRequestError,
     BffError,
@@ -31,22 +34,20 @@ from tenantkit.bff.errors import (
 )
 from tenantkit.bff.service import BffService, RequestContext
 from tenantkit.envelope import EnvelopeError, IdentityEnvelope
+from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 from tenantkit.observability import begin_request, bind_identity, current_state, end_request, get_logger
 from tenantkit.observability.handler import correlation_id_of
 
 PROBLEM_BASE = "https://tenantkit.dev/problems/"
-_ID_SEGMENTS = re.compile(r"/(sessions|tenants|apps|principals|users)/([^/]+)")
-_PLACEHOLDERS = {"sessions": "{session_id}", "tenants": "{tenant_id}", "apps": "{app_id}",
-                 "principals": "{principal_id}", "users": "{principal_id}"}
 
 
 def route_template(method: str, path: str) -> str:
     """``POST /v1/sessions/s_abc/messages`` -> ``POST /v1/sessions/{session_id}/messages``.
 
-    Ids never reach the ``route`` field: not session ids, and not the tenant names a spoof
-    attempt puts in a path (``/v1/tenants/globex/...`` is audited under the caller's tenant).
+    The shared normalizer (:mod:`tenantkit.paths`) decides; the result holds route words and
+    placeholders only, never an id (not session ids, not the tenant names a spoof puts in a path).
     """
-    return f"{method} {_ID_SEGMENTS.sub(lambda m: f'/{m.group(1)}/{_PLACEHOLDERS[m.group(1)]}', path)}"[:300]
+    return paths.template_of(method, path)
 
 
 def problem(error: BffError, correlation_id: str | None) -> Response:
@@ -73,28 +74,47 @@ def envelope_of(event: dict[str, Any], correlation_id: str | None) -> IdentityEn
 
 
 def request_body(event: dict[str, Any], max_bytes: int) -> tuple[bytes, Any]:
+    """The canonical bytes to forward and the parsed value (``b"", None`` without a body)."""
     raw = event.get("body") or ""
+    if not isinstance(raw, str):
+        raise BadRequestError("body is not text", reason="body_malformed")
     try:
-        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+        data = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode(
+            "utf-8", errors="surrogatepass")  # a lone surrogate must reach the strict parser, not crash here
     except (ValueError, TypeError):
         raise BadRequestError("body is not valid base64", reason="body_malformed") from None
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"body exceeds {max_bytes} bytes")
     if not data:
         return data, None
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if isinstance(k, str)}
-    content_type = str(headers.get("content-type", "application/json")).split(";")[0].strip().lower()
-    if content_type != "application/json":
+    content_type = _header(event, "content-type") or "application/json"
+    media_type, _, params = content_type.partition(";")
+    if media_type.strip().lower() != "application/json":
         raise UnsupportedMediaTypeError("send application/json")
+    charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
+                    if k.strip().lower() == "charset"), "utf-8")
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaTypeError("send application/json in UTF-8")
     try:
-        return data, json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequestError("body is not valid JSON", reason="body_malformed") from None
+        value, canonical = strict_json.parse(data)
+    except strict_json.MalformedJsonError as exc:
+        raise BadRequestError(str(exc), reason="body_malformed") from None
+    return canonical, value
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for source in ("headers", "multiValueHeaders"):
+        for key, value in (event.get(source) or {}).items():
+            if isinstance(key, str) and key.lower() == name:
+                value = value[-1] if isinstance(value, list) and value else value
+                return value if isinstance(value, str) else None
+    return None
 
 
 class BffApi:
-    def __init__(self, service_provider: Callable[[], BffService]) -> None:
+    def __init__(self, service_provider: Callable[[], BffService], *, keys: IdentityKeys = DEFAULT_KEYS) -> None:
         self._service_provider = service_provider
+        self._keys = keys
         self.app = APIGatewayRestResolver()
         self._register_routes()
 
@@ -110,23 +130,30 @@ class BffApi:
     def _handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         correlation_id = correlation_id_of(event, context)
-        route = route_template(str(event.get("httpMethod", "?")), str(event.get("path", "")))
+        method = event.get("httpMethod")
+        try:
+            path: paths.NormalizedPath | None = paths.normalize(event.get("path", ""), marker=self._keys.field_of)
+        except paths.MalformedPathError:
+            path = None
+        route = paths.route_template(method, path, marker=self._keys.field_of)
         ctx: RequestContext | None = None
         try:
             envelope = envelope_of(event, correlation_id)
             bind_identity(**{k: v for k, v in envelope.log_fields().items() if k != "principal_type"})
+            if path is None:
+                raise BadRequestError("the request path cannot be normalized", reason="path_malformed")
             service = self._service_provider()
             payload, body = request_body(event, service.config.max_body_bytes)
             spoofing.check_request(
-                envelope, body=body,
-                query={**(event.get("queryStringParameters") or {}),
-                       **(event.get("multiValueQueryStringParameters") or {})},
-                path=str(event.get("path", "")),
-                headers={**(event.get("headers") or {}), **(event.get("multiValueHeaders") or {})},
+                envelope, body=body, path=path, keys=self._keys,
+                query=spoofing.request_values(event.get("queryStringParameters"),
+                                              event.get("multiValueQueryStringParameters")),
+                headers=spoofing.request_values(event.get("headers"), event.get("multiValueHeaders")),
             )
             ctx = RequestContext(envelope=envelope, route=route)
             self.app.append_context(ctx=ctx, payload=payload, service=service)
-            response = self.app.resolve(event, context)
+            # The router sees the normalized path: what it matches is what was checked and audited.
+            response = self.app.resolve({**event, "path": path.path}, context)
         except BffError as error:
             response = _as_proxy(self._reject(error, route, correlation_id))
         except Exception as unexpected:  # a bug, not bad input: 500 problem, type logged only

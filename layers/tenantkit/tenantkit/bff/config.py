@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from tenantkit.config import env_number, env_required
 from tenantkit.exceptions import ConfigurationError
+from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 
 UPSTREAM_MODES = ("agentcore", "http")
 
@@ -26,6 +27,7 @@ class BffConfig:
     upstream_sigv4_service: str | None = None
     max_body_bytes: int = 256 * 1024
     inference_profile_arn: str | None = None
+    identity_keys: IdentityKeys = DEFAULT_KEYS  # SPOOF_IDENTITY_KEYS extends the documented defaults
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BffConfig:
@@ -56,4 +58,5 @@ class BffConfig:
             upstream_sigv4_service=env.get("UPSTREAM_SIGV4_SERVICE", "").strip() or None,
             max_body_bytes=int(env_number(env, "MAX_BODY_BYTES", 256 * 1024, 1024, 6 * 1024 * 1024)),
             inference_profile_arn=env.get("INFERENCE_PROFILE_ARN", "").strip() or None,
+            identity_keys=IdentityKeys.from_setting(env.get("SPOOF_IDENTITY_KEYS", "")),
         )
