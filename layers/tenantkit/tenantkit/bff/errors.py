@@ -104,3 +104,11 @@ class UpstreamTimeoutError(BffError):
 class UpstreamFailedError(BffError):
     status, title, reason = 502, "Bad gateway", "upstream_failed"
     audit_event, audit_outcome = "upstream.error", "error"
+
+
+class TenantCredentialsUnavailableError(BffError):
+    """STS did not issue tenant-scoped credentials: the request fails closed (never falls back
+    to the BFF's own, broader credentials)."""
+
+    status, title, reason = 503, "Service unavailable", "tenant_credentials_unavailable"
+    audit_event, audit_outcome = "upstream.error", "error"
