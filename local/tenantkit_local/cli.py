@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.release.cli import register as register_release
 
     register_release(sub)  # `release evidence|verify`, `tf backend-config|terragrunt-gate`
+    from tenantkit_local.session_keys import register as register_sessions
+
+    register_sessions(sub)  # `sessions migrate-keys`
     return parser
 
 
