@@ -28,7 +28,8 @@ class RequestContext:
 
 
 class BffService:
-    def __init__(self, *, config: BffConfig, store: SessionRepository, upstream: Upstream, policy: PolicyEngine) -> None:
+    def __init__(self, *, config: BffConfig, store: SessionRepository, upstream: Upstream,
+                 policy: PolicyEngine) -> None:
         self.config = config
         self.store = store
         self.upstream = upstream
