@@ -104,3 +104,46 @@ def test_bff_with_a_role_builds_tenant_scoped_clients():
     assert isinstance(repository, DynamoDbSessionRepository)
     assert isinstance(repository._clients, TenantScopedClients)
     assert repository._clients.role_arn == config.tenant_data_role_arn
+
+
+class RefusingClient:
+    """What DynamoDB answers when IAM refuses a key outside the credentials' LeadingKeys."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def _refuse(self, **_: object) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": self.code, "Message": "User: arn:aws:sts::1:assumed-role/x is not "
+                                                                    "authorized ... T#acme#A#portal#S#s_CANARY"}},
+                          "GetItem")
+
+    put_item = get_item = delete_item = _refuse
+
+
+class RefusingClients:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def client_for(self, tenant_id: str, app_id: str) -> RefusingClient:
+        return RefusingClient(self.code)
+
+
+@pytest.mark.parametrize(("code", "reason"), [("AccessDeniedException", "session_store_access_denied"),
+                                              ("ProvisionedThroughputExceededException", "session_store_unavailable")])
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/sessions"), ("GET", "/v1/sessions/s_" + "A" * 43),
+                                              ("DELETE", "/v1/sessions/s_" + "A" * 43)])
+def test_a_refused_or_failed_table_call_is_503_and_audited(code, reason, method, path, capsys):
+    config = BffConfig(sessions_table="t", upstream_mode="http", upstream_url="http://127.0.0.1:9/x")
+    repository = DynamoDbSessionRepository("t", clients=RefusingClients(code))
+    api = BffApi(lambda: BffService(config=config, store=repository, upstream=None,  # type: ignore[arg-type]
+                                    policy=PolicyEngine.default()))
+    capsys.readouterr()
+    response = api.handle(proxy_event(method, path, ALICE), None)
+    out = capsys.readouterr().out
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"])["reason"] == "session_store_unavailable"
+    audits = [json.loads(line) for line in out.splitlines() if '"record_type":"audit"' in line]
+    assert [(a["event_type"], a["reason"]) for a in audits][0] == ("upstream.error", reason)
+    assert "CANARY" not in out and "CANARY" not in response["body"]

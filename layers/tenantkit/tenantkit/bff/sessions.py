@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tenantkit.bff.errors import SessionExpiredError, SessionNotFoundError
+from tenantkit.bff.errors import SessionExpiredError, SessionNotFoundError, SessionStoreUnavailableError
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.exceptions import TenantkitError
 
@@ -243,28 +243,33 @@ class DynamoDbSessionRepository(_RepositoryBase):
     def bind(self, session_id: str, envelope: IdentityEnvelope) -> SessionBinding:
         """One conditional write: succeeds only if nobody in this tenant and app holds ``session_id``."""
         binding = self._new_binding(session_id, envelope)
+        client = self._client(envelope)
         try:
-            self._client(envelope).put_item(TableName=self._table, Item=to_item(binding),
-                                            ConditionExpression="attribute_not_exists(pk)")
+            client.put_item(TableName=self._table, Item=to_item(binding),
+                            ConditionExpression="attribute_not_exists(pk)")
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
                 raise SessionConflictError(session_id) from None
-            raise
+            raise _store_error(exc) from None
         return binding
 
     def get_for(self, session_id: str, envelope: IdentityEnvelope) -> SessionBinding:
         _require_well_formed(session_id)
         key = partition_key(envelope.tenant_id, envelope.app_id, session_id)
-        response = self._client(envelope).get_item(TableName=self._table, Key={"pk": {"S": key}},
-                                                   ConsistentRead=True)
+        client = self._client(envelope)
+        try:
+            response = client.get_item(TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True)
+        except Exception as exc:
+            raise _store_error(exc) from None
         item = response.get("Item")
         return self._check_live_and_owned(from_item(item) if item is not None else None, envelope)
 
     def delete(self, session_id: str, envelope: IdentityEnvelope) -> None:
         """Delete only if the caller owns it (checked atomically by the condition)."""
         _require_well_formed(session_id)
+        client = self._client(envelope)
         try:
-            self._client(envelope).delete_item(
+            client.delete_item(
                 TableName=self._table,
                 Key={"pk": {"S": partition_key(envelope.tenant_id, envelope.app_id, session_id)}},
                 ConditionExpression="attribute_exists(pk) AND app_id = :a AND tenant_id = :t AND principal_id = :p",
@@ -274,7 +279,7 @@ class DynamoDbSessionRepository(_RepositoryBase):
         except Exception as exc:
             if _error_code(exc) == "ConditionalCheckFailedException":
                 raise SessionNotFoundError("no such session", reason="session_not_owned") from None
-            raise
+            raise _store_error(exc) from None
 
 
 SessionStore = DynamoDbSessionRepository  # the name earlier releases exported
@@ -316,6 +321,17 @@ def _mismatch(binding: SessionBinding, envelope: IdentityEnvelope) -> str:
     if binding.app_id != envelope.app_id:
         return "session_cross_app"
     return "session_cross_principal"
+
+
+def _store_error(exc: Exception) -> SessionStoreUnavailableError:
+    """A failed table call as a 503; the cause is logged by code only (messages may echo keys)."""
+    from tenantkit.observability import get_logger
+
+    code = _error_code(exc) or type(exc).__name__
+    get_logger().error("session store call failed", extra={"cause": code})
+    if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
+        return SessionStoreUnavailableError("session store unavailable", reason="session_store_access_denied")
+    return SessionStoreUnavailableError("session store unavailable")
 
 
 def _error_code(exc: Exception) -> str | None:
