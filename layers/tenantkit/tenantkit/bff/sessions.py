@@ -231,7 +231,12 @@ class DynamoDbSessionRepository(_RepositoryBase):
         if (clients is None) == (client_factory is None):
             raise ValueError("give exactly one of clients (tenant-scoped) or client_factory (operator tools)")
         self._table = table_name
-        self._clients: TenantClients = clients if clients is not None else SharedClient(client_factory)  # type: ignore[arg-type]
+        self._clients: TenantClients
+        if clients is not None:
+            self._clients = clients
+        else:
+            assert client_factory is not None  # checked above
+            self._clients = SharedClient(client_factory)
 
     @property
     def table_name(self) -> str:
