@@ -93,3 +93,17 @@ def test_only_this_api_may_invoke_the_bff_and_the_authorizer():
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_cedar_and_iam_use_the_same_tenant_attribute():
+    from tenantkit.bff.credentials import TAG_APP, TAG_TENANT
+
+    policies = ROOT / "layers" / "tenantkit" / "tenantkit" / "abac" / "policies"
+    cedar = (policies / "tenant_isolation.cedar").read_text()
+    schema = (policies / "tenantkit.cedarschema").read_text()
+    assert (TAG_TENANT, TAG_APP) == ("tenant_id", "app_id")
+    assert "resource.tenant_id != principal.tenant_id" in cedar and "resource.app_id != principal.app_id" in cedar
+    assert "tenant_id: String" in schema and "app_id: String" in schema
+    assert "${aws:PrincipalTag/tenant_id}" in LEADING_KEYS and "${aws:PrincipalTag/app_id}" in LEADING_KEYS
+    trust = RESOURCES["TenantDataRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert set(trust["Condition"]["StringLike"]) == {f"aws:RequestTag/{TAG_TENANT}", f"aws:RequestTag/{TAG_APP}"}
