@@ -145,5 +145,6 @@ def test_a_refused_or_failed_table_call_is_503_and_audited(code, reason, method,
     assert response["statusCode"] == 503
     assert json.loads(response["body"])["reason"] == "session_store_unavailable"
     audits = [json.loads(line) for line in out.splitlines() if '"record_type":"audit"' in line]
-    assert [(a["event_type"], a["reason"]) for a in audits][0] == ("upstream.error", reason)
+    assert [(a["event_type"], a["reason"]) for a in audits] == [("upstream.error", reason),
+                                                                ("request.completed", "http_503")]
     assert "CANARY" not in out and "CANARY" not in response["body"]

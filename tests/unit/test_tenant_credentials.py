@@ -132,7 +132,10 @@ def test_sts_failure_fails_closed_without_detail_or_fallback(capsys):
     assert (error.status, error.reason, error.audit_event) == (503, "tenant_credentials_unavailable", "upstream.error")
     assert error.__cause__ is None and error.__suppress_context__
     assert "CANARY" not in str(error) and "CANARY" not in capsys.readouterr().out
-    assert clients.cached_pairs() == []
+    assert clients.cached_pairs() == [] and clients._fill_locks == {}
+    with pytest.raises(TenantCredentialsUnavailableError):  # the next request tries again, never falls back
+        clients.client_for("acme", "portal")
+    assert clients.assume_role_calls == 2
 
 
 def test_credentials_never_in_repr():

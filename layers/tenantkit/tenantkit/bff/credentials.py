@@ -99,16 +99,23 @@ class TenantScopedClients:
             fill_lock = self._fill_locks.setdefault(key, threading.Lock())
         with fill_lock:
             client = self._fresh(key)  # another thread may have filled it while we waited
-            if client is None:
+            if client is not None:
+                return client
+            try:
                 credentials = self._assume(tenant_id, app_id)
                 with self._create_lock:
                     client = self._client_factory(credentials)
-                with self._lock:
-                    self._entries[key] = _Entry(client, credentials.expires_at)
-                    self._entries.move_to_end(key)
-                    while len(self._entries) > self._max:
-                        evicted, _ = self._entries.popitem(last=False)
-                        self._fill_locks.pop(evicted, None)
+            except BaseException:
+                with self._lock:  # a failed fill leaves nothing behind (the lock map stays bounded)
+                    if key not in self._entries:
+                        self._fill_locks.pop(key, None)
+                raise
+            with self._lock:
+                self._entries[key] = _Entry(client, credentials.expires_at)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    evicted, _ = self._entries.popitem(last=False)
+                    self._fill_locks.pop(evicted, None)
         return client
 
     def cached_pairs(self) -> list[tuple[str, str]]:
