@@ -31,6 +31,33 @@ def _session_id_hashing(monkeypatch: pytest.MonkeyPatch):
     reset_session_id_policy()
 
 
+_SIGNING_CURSOR = {"checked": 0}
+_SIGNED_SUITES = ("tests/integration/", "tests/e2e/")
+
+
+@pytest.fixture(autouse=True)
+def _bff_signs_with_tenant_credentials(request: pytest.FixtureRequest):
+    """Integration and e2e tests: every DynamoDB request the BFF makes is signed with the access
+    key STS issued for the envelope's (tenant, app) (tests/support/signing.py). Requests since
+    the previous check are checked after each test, so module-scoped fixtures are covered too."""
+    yield
+    from support.signing import RECORDER
+
+    since, _SIGNING_CURSOR["checked"] = _SIGNING_CURSOR["checked"], RECORDER.cursor()
+    nodeid = request.node.nodeid.replace("\\", "/")
+    if not any(nodeid.startswith(prefix) or f"/{prefix}" in nodeid for prefix in _SIGNED_SUITES):
+        return
+    violations = RECORDER.violations(since)
+    assert violations == [], f"DynamoDB requests not signed with the envelope tenant's credentials: {violations}"
+
+
+@pytest.fixture
+def signing_recorder():
+    from support.signing import RECORDER
+
+    return RECORDER
+
+
 def local_function_env(function: str = "AuthorizerFunction") -> dict[str, str]:
     """The variables local/env.json gives a function (the registry and audiences the demo uses)."""
     return dict(json.loads((ROOT / "local" / "env.json").read_text())[function])
@@ -81,7 +108,10 @@ def make_cache(clock: FakeClock):  # type: ignore[no-untyped-def]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from support.signing import RECORDER
     from tenantkit_local.gates import GATES
+
+    RECORDER.install_globally()
 
     for gate in GATES:
         config.addinivalue_line("markers", f"gate_{gate.id}: evidence for the viability gate '{gate.title}'")

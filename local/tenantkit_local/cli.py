@@ -101,7 +101,7 @@ def _replay_authorizer(args: argparse.Namespace, files: list[Path]) -> int:
 
 def _replay_proxy(args: argparse.Namespace, files: list[Path]) -> int:
     """Replay API events through a function behind the authorizer, with local services up."""
-    from tenantkit.bff.sessions import SessionStore
+    from tenantkit.bff.sessions import DynamoDbSessionRepository
     from tenantkit_local.cloud import LocalServices, environment
     from tenantkit_local.events import EventRenderer
     from tenantkit_local.issuer import LocalIssuer
@@ -115,7 +115,7 @@ def _replay_proxy(args: argparse.Namespace, files: list[Path]) -> int:
         env_vars.setdefault(args.function, {}).update(services.function_overrides())
         spec = function_spec(args.template, args.function, env_vars=env_vars,
                              resource_names=services.resource_names)
-        store = SessionStore(spec.environment.get("SESSIONS_TABLE", ""),
+        store = DynamoDbSessionRepository(spec.environment.get("SESSIONS_TABLE", ""),
                              client_factory=lambda: services.moto.client("dynamodb"))
         renderer = EventRenderer(LocalIssuer(), registry_json=registry,
                                  session_factory=lambda envelope: store.create(envelope).session_id)
@@ -432,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.release.cli import register as register_release
 
     register_release(sub)  # `release evidence|verify`, `tf backend-config|terragrunt-gate`
+    from tenantkit_local.session_keys import register as register_sessions
+
+    register_sessions(sub)  # `sessions migrate-keys`
     return parser
 
 

@@ -23,6 +23,11 @@ FAKE_CREDENTIALS = {
 }
 
 
+# local/env.json gives the BFF this role; moto's STS issues credentials for it (account
+# 123456789012 is moto's default, so the issued keys reach the same backend as the tables).
+LOCAL_TENANT_DATA_ROLE_ARN = "arn:aws:iam::123456789012:role/tenantkit-local-TenantDataRole"
+
+
 class MotoServer:
     """moto in server mode on 127.0.0.1 (an ephemeral port unless one is given)."""
 
@@ -54,6 +59,22 @@ class MotoServer:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=FAKE_CREDENTIALS["AWS_REGION"],
                             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    def tenant_scoped_clients(self, role_arn: str = LOCAL_TENANT_DATA_ROLE_ARN, **options: Any) -> Any:
+        """The BFF's credential path against this server: AssumeRole on moto's STS (signed with
+        the fake operator credentials), DynamoDB clients signed with the issued keys."""
+        import boto3
+
+        from tenantkit.bff.credentials import TenantScopedClients
+
+        def dynamodb(credentials: Any) -> Any:
+            return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=FAKE_CREDENTIALS["AWS_REGION"],
+                                aws_access_key_id=credentials.access_key_id,
+                                aws_secret_access_key=credentials.secret_access_key,
+                                aws_session_token=credentials.session_token)
+
+        options.setdefault("sts_client_factory", lambda: self.client("sts"))
+        return TenantScopedClients(role_arn, client_factory=dynamodb, **options)
 
 
 def table_definition(logical_id: str, template_path: Path | None = None) -> dict[str, Any]:

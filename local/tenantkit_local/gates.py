@@ -44,14 +44,15 @@ GATES: tuple[Gate, ...] = (
     Gate("abac", "ABAC/policy checks enforce tenant/resource match", (
         "tests/unit/test_abac.py", BFF + "test_abac")),
     Gate("partitioning", "persistent data partitioned by AppID + TenantID", (
-        BFF + "test_create_binds",), ("sessions_table_partitioning",)),
+        BFF + "test_create_binds", "tests/unit/test_session_keys_property.py"), ("sessions_table_partitioning",)),
     Gate("audit_fields", "audit logs include app_id, tenant_id, session_id, outcomes", (
         "tests/unit/test_audit_schema.py", "tests/e2e/test_schema_consistency.py")),
     Gate("traces", "traces correlate tenant/app/session without secrets", (
         "tests/integration/test_tracing_xray.py", "tests/e2e/test_canary_all_outputs.py"),
         ("no_tenant_metric_dimensions",)),
     Gate("cross_tenant", "negative tests prove cross-tenant rejection", (
-        BFF + "test_foreign_session", "tests/e2e/test_bff_replay.py",
+        BFF + "test_foreign_session", BFF + "test_one_assume_role", BFF + "test_sts_failure",
+        "tests/unit/test_tenant_data_role.py", "tests/e2e/test_bff_replay.py",
         "tests/e2e/test_local_stack.py"), ("authorizer_on_every_route", "authorizer_cache_key_is_the_token")),
 )
 
@@ -100,7 +101,7 @@ def sessions_table_partitioning(template: dict[str, Any]) -> tuple[bool, str]:
     tables = {k: r["Properties"] for k, r in template["Resources"].items() if r.get("Type") == "AWS::DynamoDB::Table"}
     props = tables.get("SessionsTable", {})
     gsi = [i for i in props.get("GlobalSecondaryIndexes", []) if i["KeySchema"][0]["AttributeName"] == "tenant_key"]
-    return bool(gsi), "SessionsTable: by-tenant index on APP#<app>#TENANT#<tenant>" if gsi else "no tenant_key index"
+    return bool(gsi), "SessionsTable: by-tenant index on T#<tenant>#A#<app>#SHARD#<n>" if gsi else "no tenant_key index"
 
 
 STATIC_CHECKS: dict[str, Callable[[dict[str, Any]], tuple[bool, str]]] = {

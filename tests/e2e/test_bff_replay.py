@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from support.tokens import rsa_key
-from tenantkit.bff.sessions import SessionStore
+from tenantkit.bff.sessions import DynamoDbSessionRepository
 from tenantkit_local.cloud import LocalServices, environment
 from tenantkit_local.events import EventRenderer, event_files, load_event
 from tenantkit_local.issuer import LocalIssuer
@@ -30,7 +30,8 @@ EXPECTED = {
     "service-send-message": (200, None, ["session.continued:session_bound_to_caller"]),
     "guest-send-message": (200, None, ["session.continued:session_bound_to_caller"]),
     "delete-session": (204, None, ["session.deleted:session_deleted"]),
-    "reject-cross-tenant-session": (404, "session_not_found", ["session.rejected:session_cross_tenant"]),
+    # another tenant's session id names no key the caller's tenant-scoped credentials can reach
+    "reject-cross-tenant-session": (404, "session_not_found", ["session.rejected:session_not_found"]),
     "reject-cross-principal-session": (404, "session_not_found", ["session.rejected:session_cross_principal"]),
     "reject-unknown-session": (404, "session_not_found", ["session.rejected:session_not_found"]),
     "reject-spoof-body": (403, "tenant_spoof", ["tenant.spoof_rejected:tenant_spoof"]),
@@ -48,14 +49,21 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def replay():
+def signing_start() -> int:
+    from support.signing import RECORDER
+
+    return RECORDER.cursor()
+
+
+@pytest.fixture(scope="module")
+def replay(signing_start):
     env_vars = load_env_vars(ROOT / "local" / "env.json")
     registry = env_vars["AuthorizerFunction"]["TENANT_REGISTRY"]
     with LocalServices() as services, environment(services.moto.environment()):
         env_vars["BffProxyFunction"].update(services.function_overrides())
         spec = function_spec(ROOT / "template.yaml", "BffProxyFunction", env_vars=env_vars,
                              resource_names=services.resource_names)
-        store = SessionStore(spec.environment["SESSIONS_TABLE"],
+        store = DynamoDbSessionRepository(spec.environment["SESSIONS_TABLE"],
                              client_factory=lambda: services.moto.client("dynamodb"))
         renderer = EventRenderer(LocalIssuer(rsa_key(name="bff-replay")), registry_json=registry,
                                  session_factory=lambda envelope: store.create(envelope).session_id)
@@ -121,3 +129,14 @@ def test_bff_lines_follow_the_same_contract_as_the_authorizer(replay):
                 if record["tenant_id"] is not None:
                     assert record["correlation_id"] == f"replay-{case}"
     assert audits >= len(results)
+
+
+@pytest.mark.e2e
+def test_table_calls_were_signed_with_the_envelope_tenants_keys(replay, signing_start, signing_recorder):
+    """Positive control of the suite-wide signing check: the replayed BFF did make table calls,
+    each signed with the key AssumeRole issued for its envelope's (tenant, app), one key per
+    pair (the function's container assumed the role once per pair)."""
+    signed = [r for r in signing_recorder.bff_requests(signing_start) if r.operation]
+    assert signed and all(r.problem is None for r in signed)
+    assert len({r.envelope for r in signed}) >= 2  # more than one tenant or app, one key each
+    assert len({r.access_key for r in signed}) == len({r.envelope for r in signed})

@@ -76,6 +76,15 @@ def test_dynamodb_state(scenario):
     assert bindings == [("acme", "billing-worker"), ("acme", "portal"), ("globex", "agent-console")]
 
 
+def test_every_table_call_is_signed_with_its_tenants_key(scenario, signing_recorder):
+    """The stack's BFF takes the same credential path as in Lambda (TENANT_DATA_ROLE_ARN from
+    local/env.json, AssumeRole on moto's STS): each tenant's calls carry that tenant's key."""
+    signed = signing_recorder.bff_requests()
+    assert {r.envelope[0] for r in signed} >= {"acme", "globex", "initech"}
+    assert all(r.problem is None for r in signed)
+    assert all(r.issued_for == r.envelope for r in signed)
+
+
 def test_audit_records_in_raw_and_curated_zones(scenario):
     root: Path = scenario["root"]
     raw = [json.loads(line) for path in root.rglob("raw/**/*.jsonl.gz")

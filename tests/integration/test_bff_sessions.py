@@ -1,7 +1,9 @@
-"""BFF against real local servers: moto (DynamoDB) and a recording HTTP agent, both on 127.0.0.1.
+"""BFF against real local servers: moto (STS + DynamoDB) and a recording HTTP agent, on 127.0.0.1.
 
 Covers binding, continuity, cross-tenant/app/principal reuse, expiry, spoofing through body,
 query, path and headers, ABAC denials, outbound identity, upstream failures and the bind race.
+Every table call is signed with credentials AssumeRole issued for the envelope's tenant and app
+(checked for every test by the signing recorder in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import pytest
 
 from support.bff import envelope, proxy_event
 from tenantkit.abac import PolicyEngine
-from tenantkit.bff import BffApi, BffConfig, BffService, SessionStore
+from tenantkit.bff import BffApi, BffConfig, BffService, DynamoDbSessionRepository
 from tenantkit.bff.outbound import HttpUpstream
-from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionConflictError
+from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionConflictError, partition_key
 from tenantkit_local.cloud import MotoServer, create_table
 from tenantkit_local.fake_agent import FakeAgentRuntime
 
@@ -59,12 +61,23 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(moto: MotoServer, clock: Clock) -> SessionStore:
-    return SessionStore("sessions-it", ttl_seconds=600, client_factory=lambda: moto.client("dynamodb"), clock=clock)
+def scoped_clients(moto: MotoServer):
+    return moto.tenant_scoped_clients()
 
 
 @pytest.fixture
-def api(store: SessionStore, agent: FakeAgentRuntime) -> BffApi:
+def store(scoped_clients, clock: Clock) -> DynamoDbSessionRepository:
+    return DynamoDbSessionRepository("sessions-it", ttl_seconds=600, clients=scoped_clients, clock=clock)
+
+
+def stored_item(moto: MotoServer, env, session_id: str) -> dict | None:
+    """The table item as the operator sees it (harness credentials, outside any BFF request)."""
+    key = partition_key(env.tenant_id, env.app_id, session_id)
+    return moto.client("dynamodb").get_item(TableName="sessions-it", Key={"pk": {"S": key}}).get("Item")
+
+
+@pytest.fixture
+def api(store: DynamoDbSessionRepository, agent: FakeAgentRuntime) -> BffApi:
     config = BffConfig(sessions_table="sessions-it", upstream_mode="http", upstream_url=agent.url,
                        upstream_timeout_seconds=1.0, max_body_bytes=4096, agent_name="support-agent")
     upstream = HttpUpstream(lambda: agent.url, timeout_seconds=config.upstream_timeout_seconds)
@@ -100,10 +113,11 @@ def test_create_binds_session_with_one_conditional_write(api, capsys, moto):
     assert response["statusCode"] == 201
     session_id = body(response)["session_id"]
     assert SESSION_ID_PATTERN.match(session_id) and len(session_id) >= 33
-    item = moto.client("dynamodb").get_item(TableName="sessions-it", Key={"pk": {"S": f"SESSION#{session_id}"}})["Item"]
+    item = stored_item(moto, ALICE, session_id)
+    assert item is not None and item["pk"]["S"] == f"T#acme#A#portal#S#{session_id}"
     assert (item["app_id"]["S"], item["tenant_id"]["S"], item["principal_id"]["S"]) == (
         "portal", "acme", ALICE.principal_id)
-    assert item["tenant_key"]["S"].startswith("APP#portal#TENANT#acme#SHARD#")
+    assert item["tenant_key"]["S"].startswith("T#acme#A#portal#SHARD#")
     assert int(item["ttl"]["N"]) > int(item["expires_at"]["N"])
     assert [a["event_type"] for a in audits] == ["session.bound", "request.completed"]
     assert audits[0]["session_id"].startswith("h1:") and session_id not in json.dumps(audits)
@@ -135,9 +149,11 @@ def test_continuity_and_outbound_identity(api, capsys, agent):
     assert completed["route"] == "POST /v1/sessions/{session_id}/messages"
 
 
+# Another tenant's or app's session is a key the intruder's credentials cannot even name: the
+# BFF learns only "not found". Another principal of the same tenant and app reads the item.
 @pytest.mark.parametrize(("intruder", "reason"), [
-    (GUS_GLOBEX, "session_cross_tenant"),
-    (ALICE_OTHER_APP, "session_cross_app"),
+    (GUS_GLOBEX, "session_not_found"),
+    (ALICE_OTHER_APP, "session_not_found"),
     (BOB, "session_cross_principal"),
 ])
 @pytest.mark.parametrize("method_path", [("GET", ""), ("POST", "/messages"), ("DELETE", "")])
@@ -153,8 +169,8 @@ def test_foreign_session_is_not_found_and_audited(api, capsys, moto, agent, intr
     rejected = [a for a in audits if a["event_type"] == "session.rejected"]
     assert len(rejected) == 1 and rejected[0]["reason"] == reason
     assert rejected[0]["tenant_id"] == intruder.tenant_id
-    item = moto.client("dynamodb").get_item(TableName="sessions-it", Key={"pk": {"S": f"SESSION#{session_id}"}})
-    assert item["Item"]["principal_id"]["S"] == ALICE.principal_id  # never rebound, never deleted
+    item = stored_item(moto, ALICE, session_id)
+    assert item is not None and item["principal_id"]["S"] == ALICE.principal_id  # never rebound, never deleted
     assert agent.received == []
 
 
@@ -270,10 +286,9 @@ def test_me_returns_the_envelope_and_nothing_secret(api, capsys):
     assert "CANARY" not in response["body"] and "issuer" not in me
 
 
-def test_bind_race_across_tenants_has_exactly_one_winner(store, moto):
+def test_bind_race_within_a_tenant_has_exactly_one_winner(store, moto, scoped_clients):
     session_id = "s_" + "R" * 43
-    contenders = [envelope(tenant="acme" if i % 2 else "globex", oid=f"c{i:07d}-1111-4111-8111-111111111111")
-                  for i in range(16)]
+    contenders = [envelope(tenant="acme", oid=f"c{i:07d}-1111-4111-8111-111111111111") for i in range(16)]
     barrier = threading.Barrier(len(contenders))
     winners: list[str] = []
     losers: list[str] = []
@@ -292,8 +307,9 @@ def test_bind_race_across_tenants_has_exactly_one_winner(store, moto):
     for thread in threads:
         thread.join()
     assert len(winners) == 1 and len(losers) == len(contenders) - 1
-    item = moto.client("dynamodb").get_item(TableName="sessions-it", Key={"pk": {"S": f"SESSION#{session_id}"}})["Item"]
-    assert item["principal_id"]["S"] == winners[0]
+    item = stored_item(moto, contenders[0], session_id)
+    assert item is not None and item["principal_id"]["S"] == winners[0]
+    assert scoped_clients.assume_role_calls == 1  # 16 concurrent first uses, one AssumeRole
     assert set(item) >= {"app_id", "tenant_id", "principal_id", "expires_at", "ttl", "tenant_key"}
 
 
@@ -323,3 +339,77 @@ def test_deeply_nested_body_is_400(api, capsys):
     response, audits = call(api, capsys, "POST", "/v1/sessions", ALICE, raw_body="[" * 4000)
     assert response["statusCode"] == 400 and body(response)["reason"] == "body_malformed"
     assert audits[0]["event_type"] == "request.rejected"
+
+
+def test_same_session_id_in_two_tenants_is_two_unrelated_items(store, moto):
+    """Ids are server-generated 256-bit values, so a repeat is theoretical; even then the keys
+    differ per tenant and neither tenant can reach the other's item."""
+    session_id = "s_" + "D" * 43
+    store.bind(session_id, ALICE)
+    store.bind(session_id, GUS_GLOBEX)
+    assert stored_item(moto, ALICE, session_id)["tenant_id"]["S"] == "acme"
+    assert stored_item(moto, GUS_GLOBEX, session_id)["tenant_id"]["S"] == "globex"
+    assert store.get_for(session_id, GUS_GLOBEX).tenant_id == "globex"
+
+
+def test_one_assume_role_per_tenant_and_app(api, capsys, scoped_clients, signing_recorder):
+    since = signing_recorder.cursor()
+    callers = [ALICE, BOB, GUS_GLOBEX, ALICE_OTHER_APP]
+    for _ in range(3):
+        for caller in callers:
+            session_id = new_session(api, capsys, caller)
+            got, _ = call(api, capsys, "GET", f"/v1/sessions/{session_id}", caller)
+            assert got["statusCode"] == 200
+    assert scoped_clients.assume_role_calls == 3  # (acme, portal), (globex, portal), (acme, agent-console)
+    assert sorted(scoped_clients.cached_pairs()) == [("acme", "agent-console"), ("acme", "portal"),
+                                                     ("globex", "portal")]
+    signed = signing_recorder.bff_requests(since)
+    assert len(signed) == 24 and all(r.problem is None for r in signed)  # positive control of the recorder
+    assert {r.issued_for for r in signed} == {("acme", "portal"), ("globex", "portal"), ("acme", "agent-console")}
+    assert len({r.access_key for r in signed}) == 3
+
+
+def test_sts_failure_is_503_audited_and_never_falls_back(moto, clock, agent, capsys, signing_recorder):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens: STS is unreachable
+        probe.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+    def broken_sts():
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("sts", endpoint_url=unreachable, region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing",
+                            config=Config(connect_timeout=0.5, retries={"max_attempts": 1}))
+
+    clients = moto.tenant_scoped_clients(sts_client_factory=broken_sts)
+    store = DynamoDbSessionRepository("sessions-it", ttl_seconds=600, clients=clients, clock=clock)
+    config = BffConfig(sessions_table="sessions-it", upstream_mode="http", upstream_url=agent.url)
+    api = BffApi(lambda: BffService(config=config, store=store, upstream=HttpUpstream(lambda: agent.url,
+                                    timeout_seconds=1.0), policy=PolicyEngine.default()))
+    since = signing_recorder.cursor()
+    for method, path, kwargs in [("POST", "/v1/sessions", {}), ("GET", "/v1/sessions/s_" + "A" * 43, {}),
+                                 ("POST", "/v1/sessions/s_" + "A" * 43 + "/messages", {"body": {"text": "x"}})]:
+        response, audits = call(api, capsys, method, path, ALICE, **kwargs)
+        assert response["statusCode"] == 503, response
+        assert body(response)["reason"] == "tenant_credentials_unavailable"
+        assert [(a["event_type"], a["outcome"], a["reason"], a["status"]) for a in audits] == [
+            ("upstream.error", "error", "tenant_credentials_unavailable", 503),
+            ("request.completed", "error", "http_503", 503)]
+        assert audits[0]["tenant_id"] == "acme"
+    assert signing_recorder.bff_requests(since) == []  # no table call with any other credentials
+    assert agent.received == []
+
+
+def test_credentials_never_reach_logs_audits_or_responses(api, capsys, scoped_clients):
+    session_id = new_session(api, capsys)
+    capsys.readouterr()
+    response = api.handle(proxy_event("POST", f"/v1/sessions/{session_id}/messages", ALICE, body={"text": "hi"}), None)
+    output = capsys.readouterr()
+    entry = scoped_clients._entries[("acme", "portal")]
+    credentials = entry.client._request_signer._credentials.get_frozen_credentials()
+    text = output.out + output.err + json.dumps(response) + repr(scoped_clients.__dict__)
+    for secret in (credentials.access_key, credentials.secret_key, credentials.token):
+        assert secret and secret not in text

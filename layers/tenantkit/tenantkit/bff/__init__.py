@@ -10,11 +10,17 @@ from tenantkit.bff.config import BffConfig
 from tenantkit.bff.errors import ServiceMisconfiguredError, UpstreamFailedError
 from tenantkit.bff.outbound import AgentCoreUpstream, HttpUpstream, Upstream
 from tenantkit.bff.service import BffService
-from tenantkit.bff.sessions import SessionStore
+from tenantkit.bff.sessions import (
+    DynamoDbSessionRepository,
+    InMemorySessionRepository,
+    SessionRepository,
+    SessionStore,
+)
 from tenantkit.exceptions import ConfigurationError, TenantkitError
 from tenantkit.observability import get_logger
 
-__all__ = ["BffApi", "BffConfig", "BffService", "SessionStore", "build_upstream", "load_bff"]
+__all__ = ["BffApi", "BffConfig", "BffService", "DynamoDbSessionRepository", "InMemorySessionRepository",
+           "SessionRepository", "SessionStore", "build_session_repository", "build_upstream", "load_bff"]
 
 
 def build_upstream(config: BffConfig, environ: Mapping[str, str] | None = None) -> Upstream:
@@ -42,10 +48,22 @@ def build_upstream(config: BffConfig, environ: Mapping[str, str] | None = None) 
                         sigv4_service=config.upstream_sigv4_service)
 
 
+def build_session_repository(config: BffConfig) -> SessionRepository:
+    """The production repository: every table call signed with the caller's tenant-scoped
+    credentials (``tenantkit.bff.credentials``); there is no path that uses the BFF's own."""
+    from tenantkit.bff.credentials import TenantScopedClients
+
+    if not config.tenant_data_role_arn:
+        raise ConfigurationError("TENANT_DATA_ROLE_ARN", "is required")
+    clients = TenantScopedClients(config.tenant_data_role_arn, duration_seconds=config.tenant_credentials_seconds)
+    return DynamoDbSessionRepository(config.sessions_table, ttl_seconds=config.session_ttl_seconds, clients=clients)
+
+
 def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
     try:
         config = BffConfig.from_env(environ)
         upstream = build_upstream(config, environ)
+        repository = build_session_repository(config)
     except ConfigurationError as error:
         get_logger().error("bff misconfigured", extra={"variable": error.variable, "problem": error.problem})
         variable = error.variable
@@ -56,7 +74,5 @@ def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
         return BffApi(misconfigured)
     from tenantkit.abac import PolicyEngine
 
-    service = BffService(config=config, store=SessionStore(config.sessions_table,
-                                                           ttl_seconds=config.session_ttl_seconds),
-                         upstream=upstream, policy=PolicyEngine.default())
+    service = BffService(config=config, store=repository, upstream=upstream, policy=PolicyEngine.default())
     return BffApi(lambda: service, keys=config.identity_keys)

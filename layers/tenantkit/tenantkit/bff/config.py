@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ from tenantkit.exceptions import ConfigurationError
 from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 
 UPSTREAM_MODES = ("agentcore", "http")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,10 @@ class BffConfig:
     max_body_bytes: int = 256 * 1024
     inference_profile_arn: str | None = None
     identity_keys: IdentityKeys = DEFAULT_KEYS  # SPOOF_IDENTITY_KEYS extends the documented defaults
+    # The role whose tenant-tagged sessions sign every sessions-table call (None only for
+    # in-process tests that hand the service a repository of their own).
+    tenant_data_role_arn: str | None = None
+    tenant_credentials_seconds: int = 900
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BffConfig:
@@ -46,7 +52,12 @@ class BffConfig:
             raise ConfigurationError("UPSTREAM_URL", "is required when UPSTREAM_MODE=http (or set CLOUDMAP_NAMESPACE)")
         if url and urlsplit(url).scheme not in ("http", "https"):
             raise ConfigurationError("UPSTREAM_URL", "must be an http(s) URL")
+        role_arn = env_required(env, "TENANT_DATA_ROLE_ARN")
+        if not _ROLE_ARN.match(role_arn):
+            raise ConfigurationError("TENANT_DATA_ROLE_ARN", "must be an IAM role ARN")
         return cls(
+            tenant_data_role_arn=role_arn,
+            tenant_credentials_seconds=int(env_number(env, "TENANT_CREDENTIALS_SECONDS", 900, 900, 3600)),
             sessions_table=env_required(env, "SESSIONS_TABLE"),
             upstream_mode=mode,
             session_ttl_seconds=int(env_number(env, "SESSION_TTL_SECONDS", 3600, 60, 7 * 86400)),

@@ -104,3 +104,24 @@ class UpstreamTimeoutError(BffError):
 class UpstreamFailedError(BffError):
     status, title, reason = 502, "Bad gateway", "upstream_failed"
     audit_event, audit_outcome = "upstream.error", "error"
+
+
+class TenantCredentialsUnavailableError(BffError):
+    """STS did not issue tenant-scoped credentials: the request fails closed (never falls back
+    to the BFF's own, broader credentials)."""
+
+    status, title, reason = 503, "Service unavailable", "tenant_credentials_unavailable"
+    audit_event, audit_outcome = "upstream.error", "error"
+
+
+class SessionStoreUnavailableError(BffError):
+    """A sessions-table call failed (throttled, unavailable, or refused by IAM: with tenant-scoped
+    credentials an ``AccessDeniedException`` means the BFF asked for a key outside the caller's
+    tenant, so it is audited under its own reason)."""
+
+    status, title, reason = 503, "Service unavailable", "session_store_unavailable"
+    audit_event, audit_outcome = "upstream.error", "error"
+
+    @property
+    def public_reason(self) -> str:
+        return "session_store_unavailable"  # the audit record has the precise reason

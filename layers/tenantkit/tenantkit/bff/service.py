@@ -1,4 +1,4 @@
-"""The BFF's use cases: each checks ABAC, touches the session store once, and audits.
+"""The BFF's use cases: each checks ABAC, touches the session repository once, and audits.
 
 Routes (``tenantkit.bff.api``) only parse and shape; every rule is here.
 """
@@ -13,7 +13,7 @@ from tenantkit.audit import emit_audit
 from tenantkit.bff.config import BffConfig
 from tenantkit.bff.errors import AbacDeniedError
 from tenantkit.bff.outbound import Upstream, UpstreamRequest, UpstreamResponse
-from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionBinding, SessionStore
+from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionBinding, SessionRepository
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.observability import bind_identity
 
@@ -28,7 +28,8 @@ class RequestContext:
 
 
 class BffService:
-    def __init__(self, *, config: BffConfig, store: SessionStore, upstream: Upstream, policy: PolicyEngine) -> None:
+    def __init__(self, *, config: BffConfig, store: SessionRepository, upstream: Upstream,
+                 policy: PolicyEngine) -> None:
         self.config = config
         self.store = store
         self.upstream = upstream
