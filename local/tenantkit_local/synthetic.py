@@ -138,14 +138,15 @@ class _Day:
                           route="GET /v1/{proxy+}", status=200, latency_ms=0.4, **who)
 
     def attack(self, when: datetime, attacker: dict[str, Any]) -> Iterator[tuple[str, str]]:
-        """The burst: a verified globex guest names acme (spoof) or replays acme's sessions."""
+        """The burst: a verified globex guest names acme (spoof) or replays acme's session ids, which
+        its tenant-prefixed keys cannot reach: audited as ``session_not_found``, like any unknown id."""
         yield from self.allowed_header(when, attacker)
         if self.rng.random() < 0.6:
             yield self.record(BFF, when, event_type="tenant.spoof_rejected", outcome="rejected",
                               reason="tenant_spoof", route="POST /v1/sessions", status=403, **attacker)
         else:
             yield self.record(BFF, when, event_type="session.rejected", outcome="rejected",
-                              reason="session_cross_tenant", route="POST /v1/sessions/{session_id}/messages",
+                              reason="session_not_found", route="POST /v1/sessions/{session_id}/messages",
                               status=404, **attacker)
 
 
@@ -162,7 +163,8 @@ def synthetic_day(day: date, requests: int, *, seed: int = 20261129) -> Iterator
     generator = _Day(day, seed)
     rng = generator.rng
     counts, attack_requests = hourly_counts(requests)
-    attacker = generator.identity("globex", "agent-console", 1)
+    attacker = {**generator.identity("globex", "agent-console", 1),
+                "principal_id": hashlib.sha256(b"globex:guest:attacker").hexdigest()[:8] + ":b2b-guest"}
     for hour, count in enumerate(counts):
         lines: list[tuple[datetime, tuple[str, str]]] = []
         for _ in range(count):

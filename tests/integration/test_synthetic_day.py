@@ -42,8 +42,8 @@ def test_the_day_has_a_diurnal_shape_a_hot_tenant_and_one_attack_burst(records: 
     assert per_hour[13] > 3 * per_hour[3]  # busy midday, quiet night
     tenants = Counter(r["tenant_id"] for r in allowed)
     assert tenants.most_common(1)[0][0] == "acme" and tenants["acme"] > tenants["globex"] + tenants["initech"]
-    attacks = [r for r in records
-               if r["event_type"] == "tenant.spoof_rejected" or r["reason"] == "session_cross_tenant"]
+    attacker = next(r["principal_id"] for r in records if r["event_type"] == "tenant.spoof_rejected")
+    attacks = [r for r in records if r.get("principal_id") == attacker and r["outcome"] == "rejected"]
     assert len(attacks) >= 200
     assert {int(r["ts"][11:13]) for r in attacks} == {ATTACK_HOUR}
     assert len({r["principal_id"] for r in attacks}) == 1
