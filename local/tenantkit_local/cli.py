@@ -363,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.release.cli import register as register_release
 
     register_release(sub)  # `release evidence|verify`, `tf backend-config|terragrunt-gate`
+
+    from tenantkit_local.deploy.cli import register as register_deploy
+
+    register_deploy(sub)  # `deploy plan|tfvars|sam-overrides`
     return parser
 
 
