@@ -31,6 +31,8 @@ from tenantkit_local.deploy.sources import (
     template_parameters,
 )
 
+KNOWN_AFTER_APPLY = "(known after apply)"
+
 # Prefix of the Athena results location: fixed in terraform/modules/audit_catalog (results_prefix).
 ATHENA_RESULTS_PREFIX = "athena-results"
 
@@ -153,7 +155,6 @@ def _terraform_side(plan: DeployPlan, env: Environment, envs: EnvironmentsFile, 
         variables, problems = terraform_variables(target.stack, plan.env, env, target.app_id, target.agent_name)
         plan.problems += problems
         interface = stack_interface(sources.stacks / target.stack)
-        variables = {k: v for k, v in variables.items() if k in interface.variables or k not in ("agent_name",)}
         for name in variables:
             if name not in interface.variables:
                 plan.problems.append(f"terraform/stacks/{target.stack} declares no variable {name!r} "
@@ -199,7 +200,7 @@ def _sam_side(plan: DeployPlan, env: Environment, envs: EnvironmentsFile, source
                              "creates the profile; `tenantkit deploy sam-overrides` takes it from Terraform")
     for key, spec in params.items():
         if key == profile_key and env.enable_inference_profile:
-            plan.sam.append(SamParameter(key, "(known after apply)", "terraform output agent.inference_profile_arn"))
+            plan.sam.append(SamParameter(key, KNOWN_AFTER_APPLY, "terraform output agent.inference_profile_arn"))
             continue
         if key in sam.overrides:
             value, source = sam.overrides[key], "samconfig"
@@ -273,19 +274,20 @@ def sam_overrides(plan: DeployPlan, outputs: dict[str, dict[str, Any]]) -> dict[
         raise DeployConfigError(f"the plan for {plan.env} has problems; run `tenantkit deploy plan --env {plan.env}`")
     values = {p.name: p.value for p in plan.sam if p.source != "template default"}
     for key, (stack, output, _variable) in CONSUMED_OUTPUTS.items():
-        if key in values and not values[key].startswith("(known after apply)") and stack not in outputs:
-            continue
+        after_apply = values.get(key) == KNOWN_AFTER_APPLY
+        if key not in values and not after_apply:
+            continue  # SAM keeps the template default (e.g. no profile in this environment)
         if stack not in outputs:
-            if values.get(key, "").startswith("(known after apply)"):
-                raise DeployConfigError(f"{key} comes from terraform/stacks/{stack}; pass --terraform-output {stack}=<file>")
-            continue
+            if after_apply:
+                raise DeployConfigError(f"{key} comes from terraform/stacks/{stack}; "
+                                        f"pass --terraform-output {stack}=<file>")
+            continue  # checked offline by the plan; checked again whenever the outputs are given
         entry = outputs[stack].get(output)
         actual = entry.get("value") if isinstance(entry, dict) else entry
         if actual is None:
             raise DeployConfigError(f"terraform output of stacks/{stack} has no value for {output}")
-        expected = values.get(key)
-        if expected is not None and not expected.startswith("(known after apply)") and str(actual) != expected:
+        if not after_apply and str(actual) != values[key]:
             raise DeployConfigError(f"terraform stacks/{stack} output {output}={actual!r}, but {plan.env} "
-                                    f"expects {key}={expected!r}")
+                                    f"expects {key}={values[key]!r}")
         values[key] = str(actual)
     return values
