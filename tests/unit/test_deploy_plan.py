@@ -72,9 +72,9 @@ def test_environments_share_no_name():
         values = [getattr(e, field) for e in envs.values()]
         assert len(set(values)) == len(values), field
     for name, env in envs.items():
-        for other_name, other in envs.items():
+        for other_name in envs:
             if other_name != name:  # no name of one environment mentions another's
-                assert not any(other_name in str(getattr(env, f)).split("-") for f in OWNED_NAMES)
+                assert not any(other_name in re.split(r"[^a-z0-9]+", str(getattr(env, f))) for f in OWNED_NAMES)
 
 
 def test_cli_prints_every_parameter_and_variable(capsys):
@@ -172,12 +172,13 @@ def test_a_profile_arn_fixed_in_samconfig_is_refused_where_terraform_creates_it(
 
 def test_raw_retention_must_outlive_the_catch_up(copy):
     edit_env(copy, "prod", terraform={"audit": {"raw_retention_days": 3}})
-    assert any("raw_retention_days 3 must exceed compaction_catchup_days 3" in p for p in build_plan("prod", copy).problems)
+    problems = build_plan("prod", copy).problems
+    assert any("raw_retention_days 3 must exceed compaction_catchup_days 3" in p for p in problems)
 
 
 def test_unreadable_files_are_a_clear_error_exit_2(copy, capsys):
     copy.environments.write_text("{not json")
-    with pytest.raises(DeployConfigError, match="environments.json"):
+    with pytest.raises(DeployConfigError, match=r"environments\.json"):
         build_plan("dev", copy)
     assert main(["deploy", "plan", "--env", "dev", "--environments", str(copy.environments)]) == 2
     assert "tenantkit deploy:" in capsys.readouterr().err
@@ -196,7 +197,8 @@ def test_any_owned_parameter_taken_from_another_environment_fails(tmp_path_facto
     root = tmp_path_factory.mktemp("cfg")
     sources = Sources(samconfig=root / "samconfig.toml")
     text = (PROJECT_ROOT / "samconfig.toml").read_text()
-    sections = {m.group(1): m for m in re.finditer(r'(?m)^\[(\w+)\.deploy\.parameters\][^\[]*?parameter_overrides = "([^"]*)"', text)}
+    table = r'(?m)^\[(\w+)\.deploy\.parameters\][^\[]*?parameter_overrides = "([^"]*)"'
+    sections = {m.group(1): m for m in re.finditer(table, text)}
     mine, theirs = parse_overrides(sections[env].group(2)), parse_overrides(sections[other].group(2))
     if mine[key] == theirs[key]:
         return  # a setting both environments legitimately share (e.g. the agent name)
@@ -214,7 +216,8 @@ def outputs(**values: object) -> dict[str, dict[str, object]]:
 
 def test_sam_overrides_take_the_profile_arn_from_terraform_and_check_the_names():
     plan = build_plan("prod")
-    audit = outputs(audit_bucket_name="tenantkit-audit-prod", athena_results_bucket_name="tenantkit-athena-results-prod",
+    audit = outputs(audit_bucket_name="tenantkit-audit-prod",
+                    athena_results_bucket_name="tenantkit-athena-results-prod",
                     athena_workgroup_name="tenantkit-prod-audit", glue_database_name="tenantkit_prod_audit",
                     compaction_catchup_days=3)
     arn = "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abc123"

@@ -54,7 +54,7 @@ def test_every_tenantkit_command_parses_for_every_environment(env):
             command = line.split(">")[0].strip()
             if not command.startswith("tenantkit "):
                 continue
-            expanded = re.sub(r"\$(\w+)", lambda m: values.get(m.group(1), f"<{m.group(1)}>"), command)
+            expanded = re.sub(r"\$(\w+)", lambda m, v=values: v.get(m.group(1), f"<{m.group(1)}>"), command)
             parser.parse_args(shlex.split(expanded)[1:])  # SystemExit (argparse error) fails the test
             seen += 1
     assert seen >= 6

@@ -109,5 +109,6 @@ def test_the_cur_table_declares_every_column_the_cost_queries_read():
 
 def test_the_cur_table_and_its_local_twin_agree():
     declared = json.loads((PROJECT_ROOT / "terraform" / "modules" / "cur_table" / "columns.json").read_text())
-    hive = {"VARCHAR": "string", "TIMESTAMP": "timestamp", "DOUBLE": "double", "MAP(VARCHAR, VARCHAR)": "map<string,string>"}
+    hive = {"VARCHAR": "string", "TIMESTAMP": "timestamp", "DOUBLE": "double",
+            "MAP(VARCHAR, VARCHAR)": "map<string,string>"}
     assert {c["name"]: c["type"] for c in declared["columns"]} == {k: hive[v] for k, v in CUR_COLUMNS.items()}

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit.registry import TenantRegistry
-from tenantkit_local.tenants import InvalidInputError, RegistryUnavailableError
-from tenantkit_local.tenants import ops
+from tenantkit_local.tenants import InvalidInputError, RegistryUnavailableError, ops
 
 TID = "6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c"
 OTHER_TID = "9b2d4f6a-8c1e-4a3b-b5d7-e9f1a2c3d4e5"
@@ -41,7 +40,7 @@ def registered(status: str = "active") -> dict:
     (" 6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c", "not a GUID"),        # whitespace is not trimmed
     ("6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7g", "not a GUID"),         # non-hex
     ("6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c\n", "not a GUID"),
-    ("６e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c", "non-ASCII"),          # full-width digit look-alike
+    ("\uff16e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c", "non-ASCII"),          # full-width digit look-alike
     ("00000000-0000-0000-0000-000000000000", "nil GUID"),
     ("9188040d-6c67-4c5b-b112-36a304b66dad", "personal Microsoft accounts"),
 ])

@@ -147,7 +147,8 @@ def _terraform_side(plan: DeployPlan, env: Environment, envs: EnvironmentsFile, 
         return
     for name in env.terraform:
         if name not in {t.stack for t, _ in rendered}:
-            plan.problems.append(f"environments.json {plan.env}.terraform.{name}: no such stack in {sources.targets.name}")
+            plan.problems.append(f"environments.json {plan.env}.terraform.{name}: "
+                                 f"no such stack in {sources.targets.name}")
     for target, backend in rendered:
         if target.stack == "audit" and target.app_id != envs.app_id:
             plan.problems.append(f"{sources.targets.name}: the audit target's app_id {target.app_id!r} is not "
