@@ -93,6 +93,7 @@ class StackPlan:
     agent_name: str
     state: str
     variables: dict[str, Any]
+    defaulted: list[str] = field(default_factory=list)  # declared, not set: the stack's default applies
 
 
 @dataclass(slots=True)
@@ -164,8 +165,9 @@ def _terraform_side(plan: DeployPlan, env: Environment, envs: EnvironmentsFile, 
             if not has_default and name not in variables:
                 plan.problems.append(f"terraform/stacks/{target.stack}: required variable {name!r} "
                                      f"is not set for {plan.env}")
+        defaulted = sorted(n for n, has_default in interface.variables.items() if has_default and n not in variables)
         plan.stacks.append(StackPlan(target.stack, target.app_id, target.agent_name,
-                                     f"s3://{backend.bucket}/{backend.key} ({backend.region})", variables))
+                                     f"s3://{backend.bucket}/{backend.key} ({backend.region})", variables, defaulted))
 
 
 def _sam_side(plan: DeployPlan, env: Environment, envs: EnvironmentsFile, sources: Sources) -> None:
@@ -256,6 +258,8 @@ def render(plan: DeployPlan) -> str:
         lines.append(f"Terraform stacks/{stack.stack} {stack.app_id}/{stack.agent_name}: state {stack.state}")
         width = max(len(k) for k in stack.variables)
         lines += [f"  {k.ljust(width)} = {json.dumps(v)}" for k, v in stack.variables.items()]
+        if stack.defaulted:
+            lines.append(f"  (stack defaults: {', '.join(stack.defaulted)})")
         lines.append("")
     if plan.problems:
         lines.append(f"FAILED: {len(plan.problems)} problem(s)")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -123,9 +124,14 @@ class RegistryStore:
         try:
             yield
         finally:
-            holder = self.lock_holder()
-            if holder is not None and holder.get("token") == token:
-                self.client.delete_parameter(Name=self.lock_name)
+            try:
+                holder = self.lock_holder()
+                if holder is not None and holder.get("token") == token:
+                    self.client.delete_parameter(Name=self.lock_name)
+            except Exception as exc:  # never mask the edit's own outcome; the lock expires anyway
+                print(f"warning: could not release {self.lock_name} ({_code(exc) or type(exc).__name__}); "
+                      f"it expires in {self._lock_ttl} s or `tenantkit tenants unlock` removes it",
+                      file=sys.stderr)
 
     def unlock(self, *, force: bool) -> dict[str, Any] | None:
         """Remove a lock left by a crashed edit: only an expired one unless ``force``."""
