@@ -66,6 +66,14 @@ def test_every_environment_renders_and_agrees(env):
     assert all(f"s3://tenantkit-tfstate-{env}/{env}/" in s.state for s in plan.stacks)
 
 
+def test_a_deploy_must_name_its_environment():
+    import tomllib
+
+    config = tomllib.loads((PROJECT_ROOT / "samconfig.toml").read_text())
+    assert "deploy" not in config["default"] and "global" not in config["default"]
+    assert set(config) - {"version", "default"} == set(ENVS)
+
+
 def test_environments_share_no_name():
     envs = load_environments(Sources().environments).environments
     for field in OWNED_NAMES:
@@ -247,3 +255,16 @@ def test_tfvars_renders_one_target(capsys, tmp_path):
     assert variables["region"] == "eu-west-1" and variables["enable_inference_profile"] is True
     assert main(["deploy", "tfvars", "--env", "staging", "--stack", "agent"]) == 2  # two targets: which?
     assert "give --app-id and --agent-name" in capsys.readouterr().err
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[A-Z][A-Za-z0-9]{0,20}", fullmatch=True),
+                       st.text(alphabet=st.characters(blacklist_characters='"\n', blacklist_categories=("Cs",)),
+                               max_size=30), max_size=6))
+def test_sam_override_strings_round_trip(values):
+    """What sam-overrides prints parses back to the same values (SAM's Key=Value / Key="v w" form)."""
+    from tenantkit_local.deploy.sources import format_overrides
+
+    if any(v != v.strip() or "\\" in v or "'" in v or "\r" in v for v in values.values()):
+        return  # shell-style escapes and edge blanks are not part of SAM's format
+    assert parse_overrides(format_overrides(values)) == values

@@ -124,7 +124,13 @@ def parse_overrides(text: str) -> dict[str, str]:
 
 
 def format_overrides(values: dict[str, str]) -> str:
-    return " ".join(f"{k}={shlex.quote(v) if v else chr(34) * 2}" for k, v in values.items())
+    """The ``parameter_overrides`` syntax SAM reads: bare values, double quotes around blanks."""
+    words = []
+    for key, value in values.items():
+        if '"' in value or "\n" in value:
+            raise DeployConfigError(f"parameter {key}: a value with a double quote or newline cannot be passed to SAM")
+        words.append(f'{key}="{value}"' if not value or any(c.isspace() for c in value) else f"{key}={value}")
+    return " ".join(words)
 
 
 def load_samconfig(path: Path, env: str) -> SamEnvironment | None:
