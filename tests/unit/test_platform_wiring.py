@@ -50,6 +50,19 @@ def test_the_stack_creates_an_empty_registry_the_authorizer_reads():
     assert env["TENANT_REGISTRY"] == {"Fn::Sub": "ssm:${TenantRegistryParameter}"}
 
 
+def test_the_registry_resource_is_frozen():
+    """Any property change makes CloudFormation update the parameter, and an update re-puts the
+    template's empty Value over every onboarded tenant. Do not edit these properties (none may
+    depend on a parameter other than the name, which replaces the resource and is retained)."""
+    assert RESOURCES["TenantRegistry"]["Properties"] == {
+        "Name": {"Ref": "TenantRegistryParameter"},
+        "Type": "String",
+        "Tier": "Intelligent-Tiering",
+        "Description": "tenantkit tenant registry (edit with tenantkit tenants; the authorizer reads it)",
+        "Value": '{"tenants": {}, "apps": {}}',
+    }
+
+
 def test_only_the_named_operator_role_may_write_the_registry():
     writers = {name for name, resource in RESOURCES.items()
                for statement in statements(resource) if actions(statement) & WRITE_ACTIONS}
