@@ -435,6 +435,14 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.session_keys import register as register_sessions
 
     register_sessions(sub)  # `sessions migrate-keys`
+
+    from tenantkit_local.deploy.cli import register as register_deploy
+
+    register_deploy(sub)  # `deploy plan|tfvars|sam-overrides`
+
+    from tenantkit_local.tenants.cli import register as register_tenants
+
+    register_tenants(sub)  # `tenants list|onboard|suspend|resume|offboard|init|unlock`, `apps ...`
     return parser
 
 

@@ -129,6 +129,15 @@ def backend_keys() -> tuple[bool, str, str]:
     return not problems, detail + ("; " + "; ".join(problems) if problems else ""), format_table(rows)
 
 
+def _stack_variables(stack: str, env: str, app_id: str, agent_name: str) -> dict[str, object]:
+    """The variables the pipeline passes (deploy/environments.json via `tenantkit deploy tfvars`)."""
+    from tenantkit_local.deploy.plan import terraform_variables
+    from tenantkit_local.deploy.sources import Sources, load_environments
+
+    environment = load_environments(Sources().environments).environments[env]
+    return terraform_variables(stack, env, environment, app_id, agent_name)[0]
+
+
 def mock_plans() -> tuple[bool, str, str]:
     """One ``command = plan`` run per target x environment, mocked AWS provider, per stack."""
     from tenantkit_local.release.backend import Targets
@@ -142,8 +151,8 @@ def mock_plans() -> tuple[bool, str, str]:
         runs = []
         for target in (t for t in targets.targets if t.stack == stack):
             for env in targets.environments:
-                values = {"env": env, "app_id": target.app_id, "agent_name": target.agent_name}
-                body = "".join(f'    {k} = "{v}"\n' for k, v in values.items() if k in declared)
+                values = _stack_variables(stack, env, target.app_id, target.agent_name)
+                body = "".join(f"    {k} = {json.dumps(v)}\n" for k, v in values.items() if k in declared)
                 runs.append(f'run "plan_{env}_{target.app_id}_{target.agent_name}" {{\n  command = plan\n'
                             f"  variables {{\n{body}  }}\n}}\n")
         smoke = directory / SMOKE_DIR

@@ -56,3 +56,31 @@ resource "aws_iam_role_policy" "logs" {
   role   = aws_iam_role.runtime.id
   policy = data.aws_iam_policy_document.logs.json
 }
+
+# Bedrock: the agent's application inference profile(s), cost-tagged, and a policy that allows
+# InvokeModel / InvokeModelWithResponseStream (Converse, ConverseStream) only on those profiles
+# and the foundation models they route to, only through the profiles. The runtime role above gets
+# it; the module creates the evaluator role when asked. Disabled: nothing, and no Bedrock access.
+module "inference_profile" {
+  source = "../../modules/inference_profile"
+
+  enable_inference_profile = var.enable_inference_profile
+  models                   = var.models
+  inference_profile_tags = merge(var.extra_tags, {
+    app_id      = var.app_id
+    agent_name  = var.agent_name
+    env         = var.env
+    cost_center = coalesce(var.cost_center, "unassigned")
+    owner       = coalesce(var.owner, "unassigned")
+  })
+  create_runtime_role   = false
+  create_evaluator_role = var.create_evaluator_role
+}
+
+resource "aws_iam_role_policy" "bedrock" {
+  count = var.enable_inference_profile ? 1 : 0
+
+  name   = "bedrock-invoke-through-inference-profile"
+  role   = aws_iam_role.runtime.id
+  policy = module.inference_profile.invoke_policy_json
+}

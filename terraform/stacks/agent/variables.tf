@@ -39,9 +39,8 @@ variable "agent_name" {
 }
 
 variable "region" {
-  description = "AWS region of the stack."
+  description = "AWS region of the stack; no default: it comes from deploy/environments.json (tenantkit deploy tfvars), the region the SAM app deploys to."
   type        = string
-  default     = "us-east-1"
 
   validation {
     condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
@@ -70,4 +69,54 @@ variable "extra_tags" {
   description = "Additional default tags (stable ownership metadata only, e.g. gitlab_project, cost_center; never a release SHA)."
   type        = map(string)
   default     = {}
+}
+
+# --- Bedrock through an application inference profile (modules/inference_profile) ------------
+
+variable "enable_inference_profile" {
+  description = "Create this agent's application inference profile(s) and allow the runtime (and evaluator) role to invoke Bedrock only through them. false: no profile, no Bedrock permission."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "models" {
+  description = "Profiles to create, keyed by model role (\"main\" is the one the BFF reports as INFERENCE_PROFILE_ARN); see modules/inference_profile variable models."
+  type = map(object({
+    copy_from         = string
+    routed_model_arns = optional(list(string), [])
+    name              = optional(string)
+    description       = optional(string)
+  }))
+  default  = {}
+  nullable = false
+}
+
+variable "cost_center" {
+  description = "Canonical cost tag of the profile (required when enable_inference_profile)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.enable_inference_profile || try(trimspace(var.cost_center) != "", false)
+    error_message = "cost_center is required when enable_inference_profile = true (canonical cost tag)."
+  }
+}
+
+variable "owner" {
+  description = "Canonical owner tag of the profile (required when enable_inference_profile)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.enable_inference_profile || try(trimspace(var.owner) != "", false)
+    error_message = "owner is required when enable_inference_profile = true (canonical cost tag)."
+  }
+}
+
+variable "create_evaluator_role" {
+  description = "Also create an evaluator role (trusted by Lambda) with the same profile-only Bedrock policy."
+  type        = bool
+  default     = false
+  nullable    = false
 }

@@ -11,8 +11,8 @@ module "audit_catalog" {
 
   lake_bucket_name    = coalesce(var.lake_bucket_name, "${var.app_id}-audit-${var.env}")
   results_bucket_name = coalesce(var.results_bucket_name, "${var.app_id}-athena-results-${var.env}")
-  database_name       = replace("${var.app_id}_${var.env}_audit", "-", "_")
-  workgroup_name      = "${local.name_prefix}-audit"
+  database_name       = coalesce(var.database_name, replace("${var.app_id}_${var.env}_audit", "-", "_"))
+  workgroup_name      = coalesce(var.workgroup_name, "${local.name_prefix}-audit")
 
   sse_algorithm                      = var.sse_algorithm
   kms_key_arn                        = var.kms_key_arn
@@ -31,4 +31,15 @@ module "named_queries" {
 
   workgroup = module.audit_catalog.workgroup_name
   database  = module.audit_catalog.database_name
+}
+
+# The CUR 2.0 data export table the cost named queries read as `cur` (queries/cost/*.sql), in the
+# same database, so every named query deployed above runs. The export itself is configured in
+# Billing and Cost Management (docs/cost-attribution.md); by default it delivers into the lake
+# bucket under cur/.
+module "cur_table" {
+  source = "../../modules/cur_table"
+
+  database_name = module.audit_catalog.database_name
+  data_location = coalesce(var.cur_data_location, "s3://${module.audit_catalog.lake_bucket_name}/cur/${local.name_prefix}/data/")
 }

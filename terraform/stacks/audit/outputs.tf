@@ -47,3 +47,13 @@ output "named_query_ids" {
   description = "Athena named query ids keyed by file (<pack>/<name>.sql), e.g. for a dashboard that runs them by id."
   value       = module.named_queries.named_query_ids
 }
+
+output "compaction_catchup_days" {
+  description = "Days compaction re-reads raw/; the SAM CompactionCatchUpDays parameter must equal it (raw retention is validated against it)."
+  value       = var.compaction_catchup_days
+}
+
+output "cur_table_name" {
+  description = "The CUR 2.0 table the cost named queries read."
+  value       = module.cur_table.table_name
+}

@@ -20,9 +20,8 @@ variable "app_id" {
 }
 
 variable "region" {
-  description = "AWS region of the stack."
+  description = "AWS region of the stack; no default: it comes from deploy/environments.json (tenantkit deploy tfvars), the region the SAM app deploys to."
   type        = string
-  default     = "us-east-1"
 
   validation {
     condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
@@ -38,6 +37,24 @@ variable "lake_bucket_name" {
 
 variable "results_bucket_name" {
   description = "Override the Athena results bucket name (default <app_id>-athena-results-<env>)."
+  type        = string
+  default     = null
+}
+
+variable "workgroup_name" {
+  description = "Override the Athena workgroup name (default <app_id>-<env>-audit); deploy/environments.json sets it, the SAM AthenaWorkgroup parameter."
+  type        = string
+  default     = null
+}
+
+variable "database_name" {
+  description = "Override the Glue database name (default <app_id>_<env>_audit, '-' as '_'); deploy/environments.json sets it, the SAM AthenaDatabase parameter."
+  type        = string
+  default     = null
+}
+
+variable "cur_data_location" {
+  description = "S3 URI of the CUR 2.0 export's data/ prefix, ending with '/' (default s3://<lake bucket>/cur/<app_id>-<env>/data/)."
   type        = string
   default     = null
 }

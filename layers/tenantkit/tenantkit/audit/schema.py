@@ -28,6 +28,14 @@ EventType = Literal[
     "request.rejected",
     "request.completed",
     "upstream.error",
+    # Registry changes by operators (tenantkit tenants|apps), delivered through the audit queue.
+    "tenant.onboarded",
+    "tenant.suspended",
+    "tenant.resumed",
+    "tenant.offboarded",
+    "app.registered",
+    "app.disabled",
+    "app.enabled",
 ]
 Outcome = Literal["allow", "deny", "unauthorized", "rejected", "success", "error"]
 

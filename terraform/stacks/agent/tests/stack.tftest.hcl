@@ -24,6 +24,7 @@ mock_provider "aws" {
 variables {
   app_id     = "portal"
   agent_name = "support-agent"
+  region     = "eu-west-1"
 }
 
 run "dev" {

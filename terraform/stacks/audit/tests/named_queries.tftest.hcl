@@ -12,7 +12,8 @@ mock_provider "aws" {
 }
 
 variables {
-  env = "dev"
+  env    = "dev"
+  region = "eu-west-1"
 }
 
 run "named_queries_in_the_audit_workgroup" {

@@ -13,7 +13,8 @@ mock_provider "aws" {
 }
 
 variables {
-  env = "dev"
+  env    = "dev"
+  region = "eu-west-1"
 }
 
 run "dev_names_match_sam_defaults" {
