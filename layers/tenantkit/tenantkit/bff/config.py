@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from tenantkit.config import env_number, env_required
+from tenantkit.config import env_number, env_required, registry_source, require_https_url
 from tenantkit.exceptions import ConfigurationError
 
 UPSTREAM_MODES = ("agentcore", "http")
@@ -26,6 +25,11 @@ class BffConfig:
     upstream_sigv4_service: str | None = None
     max_body_bytes: int = 256 * 1024
     inference_profile_arn: str | None = None
+    # Revocation bounds (docs/bff.md): the registry the BFF re-checks statuses against (None only
+    # when built by hand, e.g. in tests; load_bff() always sets it), its bound, the token leeway.
+    tenant_registry: str | None = None
+    registry_cache_seconds: float = 30.0
+    token_leeway_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BffConfig:
@@ -42,8 +46,11 @@ class BffConfig:
             raise ConfigurationError("AGENT_RUNTIME_ARN", "must be an ARN")
         if mode == "http" and not url and not cloudmap:
             raise ConfigurationError("UPSTREAM_URL", "is required when UPSTREAM_MODE=http (or set CLOUDMAP_NAMESPACE)")
-        if url and urlsplit(url).scheme not in ("http", "https"):
-            raise ConfigurationError("UPSTREAM_URL", "must be an http(s) URL")
+        if url and cloudmap:
+            if not url.startswith("/") or url.startswith("//"):
+                raise ConfigurationError("UPSTREAM_URL", "with CLOUDMAP_NAMESPACE it is a path on the instance, e.g. /invocations")
+        elif url:
+            require_https_url("UPSTREAM_URL", url)
         return cls(
             sessions_table=env_required(env, "SESSIONS_TABLE"),
             upstream_mode=mode,
@@ -56,4 +63,7 @@ class BffConfig:
             upstream_sigv4_service=env.get("UPSTREAM_SIGV4_SERVICE", "").strip() or None,
             max_body_bytes=int(env_number(env, "MAX_BODY_BYTES", 256 * 1024, 1024, 6 * 1024 * 1024)),
             inference_profile_arn=env.get("INFERENCE_PROFILE_ARN", "").strip() or None,
+            tenant_registry=registry_source(env),
+            registry_cache_seconds=env_number(env, "TENANT_REGISTRY_CACHE_SECONDS", 30, 1, 60),
+            token_leeway_seconds=int(env_number(env, "OIDC_CLOCK_LEEWAY_SECONDS", 60, 0, 300)),
         )
