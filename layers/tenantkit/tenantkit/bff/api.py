@@ -2,6 +2,7 @@
 
 Before any route runs: the envelope comes from the authorizer context only (this request's
 API Gateway request id replaces the correlation id a cached authorizer context carries), the
+token's expiry and the tenant's and app's registry status are re-checked (``revocation``), the
 body is size-checked and parsed, and body, query, path and headers are checked for tenant
 spoofing. Every request ends with one ``request.completed`` audit record; every rejection
 also writes its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
@@ -116,6 +117,7 @@ class BffApi:
             envelope = envelope_of(event, correlation_id)
             bind_identity(**{k: v for k, v in envelope.log_fields().items() if k != "principal_type"})
             service = self._service_provider()
+            service.access.check(envelope)  # a cached Allow must not outlive its token or its tenant
             payload, body = request_body(event, service.config.max_body_bytes)
             spoofing.check_request(
                 envelope, body=body,
