@@ -55,7 +55,7 @@ class RedirectingAgent(LoopbackHttpServer):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_POST = do_GET = do_PUT = _answer  # noqa: N815
+            do_POST = do_GET = do_PUT = _answer
 
         return Handler
 
@@ -82,10 +82,10 @@ class MemoryDynamo:
     def __init__(self) -> None:
         self.items: dict[str, dict] = {}
 
-    def put_item(self, TableName: str, Item: dict, ConditionExpression: str | None = None) -> None:  # noqa: N803
+    def put_item(self, TableName: str, Item: dict, ConditionExpression: str | None = None) -> None:
         self.items[Item["pk"]["S"]] = Item
 
-    def get_item(self, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803
+    def get_item(self, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:
         item = self.items.get(Key["pk"]["S"])
         return {"Item": item} if item else {}
 

@@ -48,10 +48,10 @@ class MemoryDynamo:
     def __init__(self) -> None:
         self.items: dict[str, dict] = {}
 
-    def put_item(self, TableName: str, Item: dict, ConditionExpression: str | None = None) -> None:  # noqa: N803
+    def put_item(self, TableName: str, Item: dict, ConditionExpression: str | None = None) -> None:
         self.items[Item["pk"]["S"]] = Item
 
-    def get_item(self, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:  # noqa: N803
+    def get_item(self, TableName: str, Key: dict, ConsistentRead: bool = False) -> dict:
         item = self.items.get(Key["pk"]["S"])
         return {"Item": item} if item else {}
 
@@ -161,7 +161,7 @@ def test_expiry_rule_matches_the_authorizers(lifetime, leeway, after):
     try:
         guard.check(env)
         refused = None
-    except Exception as exc:  # noqa: BLE001 - the type is asserted below
+    except Exception as exc:
         refused = exc
     assert (refused is None) is admitted
     if refused is not None:

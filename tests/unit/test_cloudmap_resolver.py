@@ -20,7 +20,8 @@ from tenantkit.exceptions import ConfigurationError, TenantkitError
 
 NAMESPACE, SERVICE = "agents.internal", "research-agent"
 ALLOWED = ("10.0.0.0/16", "fd00::/64", "agent.internal", "example.internal")
-ENV = {"CLOUDMAP_NAMESPACE": NAMESPACE, "CLOUDMAP_SERVICE": SERVICE, "CLOUDMAP_ALLOWED_HOST_SUFFIXES": "agents.internal"}
+ENV = {"CLOUDMAP_NAMESPACE": NAMESPACE, "CLOUDMAP_SERVICE": SERVICE,
+       "CLOUDMAP_ALLOWED_HOST_SUFFIXES": "agents.internal"}
 EXPECTED = {"NamespaceName": NAMESPACE, "ServiceName": SERVICE, "HealthStatus": "HEALTHY", "MaxResults": 100}
 
 

@@ -300,7 +300,8 @@ PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
     (f"-----BEGIN ENCRYPTED PRIVATE KEY-----{PEM_BODY}-----END ENCRYPTED PRIVATE KEY-----", REDACTED),
     (f"-----BEGIN EC PRIVATE KEY-----\n{PEM_BODY}\n-----END EC PRIVATE KEY-----", REDACTED),
     (f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PEM_BODY}", REDACTED),  # cut off: to the end of the text
-    ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"),
+    ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+     "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"),
     ("/cb?x=Bearer%20abc.def", f"/cb?x=Bearer {REDACTED}"),
     ("/cb?x=Bearer+abc.def", f"/cb?x=Bearer {REDACTED}"),
     ("/cb?x=Authorization%3A%20Bearer%20abc", f"/cb?x=Authorization: {REDACTED}"),
@@ -308,7 +309,7 @@ PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
     ("/cb?next=%252Fauth%253Ftoken%253DTOK123", f"/cb?next=/auth?token={REDACTED}"),  # encoded twice
     ("/p/%74oken=TOK123", f"/p/token={REDACTED}"),  # a letter encoded
     ("/p/%70assword%3Dhunter2", f"/p/password={REDACTED}"),
-    ("/p/pa\u017fsword=hunter2", f"/p/pa\u017fsword={REDACTED}"),  # (?i) lets "ſ" stand for "s"
+    ("/p/pa\u017fsword=hunter2", f"/p/pa\u017fsword={REDACTED}"),  # (?i) lets the long s stand for "s"
     ("/v1/sessions/%2F..%2F", "/v1/sessions/%2F..%2F"),  # encoded, but nothing secret: left as is
     ("100% sure, 20%3D is not a key", "100% sure, 20%3D is not a key"),
 ])
@@ -318,7 +319,8 @@ def test_new_shapes_inside_text(text, expected):
 
 
 CREDENTIAL_SHAPES = [
-    "Authorization: Bearer {s}", "Bearer {s}", "Basic {s}", "/cb?code={s}&x=1", "/p?token={s}", "/p?a=1&access_token={s}",
+    "Authorization: Bearer {s}", "Bearer {s}", "Basic {s}", "/cb?code={s}&x=1", "/p?token={s}",
+    "/p?a=1&access_token={s}",
     "/p?id_token={s}", "/p?refresh_token={s}", "/p?client_secret={s}", "/p?password={s}", "/p?passwd={s}",
     "/p?api_key={s}", "/p?apikey={s}", "/p?x-api-key={s}", "/p?private_key={s}", "/p?signature={s}",
     "/p?X-Amz-Signature={s}", "/p?X-Amz-Security-Token={s}", "/p?sig={s}", "x-api-key: {s}", "X-Api-Key={s}",

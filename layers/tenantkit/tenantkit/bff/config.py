@@ -48,7 +48,8 @@ class BffConfig:
             raise ConfigurationError("UPSTREAM_URL", "is required when UPSTREAM_MODE=http (or set CLOUDMAP_NAMESPACE)")
         if url and cloudmap:
             if not url.startswith("/") or url.startswith("//"):
-                raise ConfigurationError("UPSTREAM_URL", "with CLOUDMAP_NAMESPACE it is a path on the instance, e.g. /invocations")
+                raise ConfigurationError("UPSTREAM_URL",
+                                         "with CLOUDMAP_NAMESPACE it is a path on the instance, e.g. /invocations")
         elif url:
             require_https_url("UPSTREAM_URL", url)
         return cls(

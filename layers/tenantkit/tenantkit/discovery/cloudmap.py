@@ -19,8 +19,8 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import os
-import re
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -38,7 +38,8 @@ RETRYABLE_CODES = frozenset(
      "InternalServerError"}
 )
 HEALTH_STATUSES = ("HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL")
-_DNS_SUFFIX = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DNS_SUFFIX = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 
 class HostAllowlist:

@@ -118,8 +118,8 @@ def _percent_decoded(text: str) -> str:
     return text
 
 
-# Python's case-insensitive matching also lets these stand for ASCII letters ((?i)s matches "ſ"):
-# the gate folds them first, or "paſsword=" would pass the gate and still match a rule.
+# Python's case-insensitive matching also lets these stand for ASCII letters ((?i)s matches the
+# long s U+017F): the gate folds them first, or "pa<long s>sword=" would pass it and match a rule.
 _REGEX_CASE_FOLDS = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i", "\u212a": "k"})
 
 
