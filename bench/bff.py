@@ -1,7 +1,7 @@
 """BFF overhead per request, excluding network (DESIGN.md: p50 <= 1 ms), printed not asserted.
 
 The session store's DynamoDB client and the upstream are in-memory fakes, so the figures are
-the BFF's own work: envelope parse, spoof checks, one session read, ABAC (Cedar), outbound
+the BFF's own work: envelope parse, token-expiry and registry-status re-checks, spoof checks, one session read, ABAC (Cedar), outbound
 headers, audit lines. Baseline in the same run: a bare Powertools REST resolver route.
 Also: Cedar evaluation alone, and cold import of the handler module.
 
@@ -79,7 +79,10 @@ def main() -> None:
 
     alice = envelope()
     store = SessionStore("bench", client_factory=MemoryDynamo)
-    config = BffConfig(sessions_table="bench", upstream_mode="http", upstream_url="http://unused")
+    # The registry the local stack uses: every turn also re-checks token expiry and tenant/app status.
+    registry = json.loads((ROOT / "local" / "env.json").read_text())["BffProxyFunction"]["TENANT_REGISTRY"]
+    config = BffConfig(sessions_table="bench", upstream_mode="http", upstream_url="http://127.0.0.1:9/unused",
+                       tenant_registry=registry)
     policy = PolicyEngine.default()
     api = BffApi(lambda: BffService(config=config, store=store, upstream=InstantUpstream(), policy=policy))
     session_id = store.create(alice).session_id
@@ -102,7 +105,8 @@ def main() -> None:
     cedar = timed(lambda: policy.authorize(alice, "message.send", resource), args.iterations)
 
     cold = []
-    env = {**os.environ, "SESSIONS_TABLE": "bench", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/x"}
+    env = {**os.environ, "SESSIONS_TABLE": "bench", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/x",
+           "TENANT_REGISTRY": registry}
     for _ in range(5):
         out = subprocess.run([sys.executable, "-c", COLD_IMPORT.format(path=str(ROOT / "functions/bff_proxy/app.py"))],
                              capture_output=True, text=True, env=env, check=True)
