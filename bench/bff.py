@@ -1,8 +1,9 @@
 """BFF overhead per request, excluding network (DESIGN.md: p50 <= 1 ms), printed not asserted.
 
 The session store's DynamoDB client and the upstream are in-memory fakes, so the figures are
-the BFF's own work: envelope parse, token-expiry and registry-status re-checks, spoof checks, one session read, ABAC (Cedar), outbound
-headers, audit lines. Baseline in the same run: a bare Powertools REST resolver route.
+the BFF's own work: envelope parse, token-expiry and registry-status re-checks, spoof checks,
+one session read, ABAC (Cedar), outbound headers, audit lines. Baseline in the same run: a bare
+Powertools REST resolver route.
 Also: Cedar evaluation alone, and cold import of the handler module.
 
 Usage: .venv/bin/python bench/bff.py [--iterations N]

@@ -138,6 +138,29 @@ def test_sigv4_signed_call_is_not_replayed_to_the_redirect_target(redirector, el
     assert elsewhere.received == []
 
 
+def test_sigv4_signed_call_reaches_the_configured_host_only_with_the_signature(elsewhere, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA" + secrets.token_hex(8).upper())
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secrets.token_urlsafe(30))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    HttpUpstream(lambda: elsewhere.url, timeout_seconds=2, sigv4_service="execute-api").invoke(upstream_request())
+    (received,) = elsewhere.received
+    headers = {k.lower(): v for k, v in received.headers.items()}
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIA")
+    assert "/execute-api/aws4_request" in headers["authorization"]
+    assert headers["x-tenant-id"] == "acme"
+
+
+def test_sigv4_without_credentials_is_a_502_not_a_crash(elsewhere, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(UpstreamFailedError) as caught:
+        HttpUpstream(lambda: elsewhere.url, timeout_seconds=2, sigv4_service="lambda").invoke(upstream_request())
+    assert caught.value.reason == "upstream_signing_failed" and elsewhere.received == []
+
+
 def test_a_proxy_from_the_environment_is_never_used(elsewhere, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")

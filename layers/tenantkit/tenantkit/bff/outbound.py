@@ -136,7 +136,11 @@ class HttpUpstream:
         url = self._safe_url()
         headers = identity_headers(request)
         if self._sigv4_service:
-            headers = _sigv4_headers(url, request.payload, headers, self._sigv4_service)
+            try:
+                headers = _sigv4_headers(url, request.payload, headers, self._sigv4_service)
+            except Exception as exc:  # no credentials, botocore errors: a 502 with a reason, never a 500
+                raise UpstreamFailedError(f"could not sign the upstream call: {type(exc).__name__}",
+                                          reason="upstream_signing_failed") from None
         http_request = urllib.request.Request(url, data=request.payload, headers=headers, method="POST")  # noqa: S310
         try:
             with self._opener.open(http_request, timeout=self._timeout) as response:
@@ -164,8 +168,11 @@ def _sigv4_headers(url: str, payload: bytes, headers: dict[str, str], service: s
     from botocore.awsrequest import AWSRequest
 
     session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise LookupError("no AWS credentials")
     aws_request = AWSRequest(method="POST", url=url, data=payload, headers=headers)
-    SigV4Auth(session.get_credentials(), service, session.region_name or "us-east-1").add_auth(aws_request)
+    SigV4Auth(credentials, service, session.region_name or "us-east-1").add_auth(aws_request)
     return dict(aws_request.headers.items())
 
 
