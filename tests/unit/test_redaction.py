@@ -187,10 +187,14 @@ def test_fast_path_is_sound(record):
     assert dumps_redacted(record) == dumps_slow(record)
 
 
-GATE_NAMES = ["token", "Token", "access_token", "SessionToken", "x-amz-security-token", "status_code", "input_tokens"]
-GATE_SEPARATORS = ["", " ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\b", '"', "'", '\\"', '"\n', "\\", ",", "-"]
+GATE_NAMES = ["token", "Token", "access_token", "SessionToken", "x-amz-security-token", "status_code", "input_tokens",
+              "password", "Passwd", "apikey", "x-api-key", "private_key", "signature", "client_assertion", "%74oken",
+              "pa\u017fsword", "to%6Ben"]
+GATE_SEPARATORS = ["", " ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\b", '"', "'", '\\"', '"\n', "\\", ",", "-", "+",
+                   "%20", "%3D", "%253A"]
 gate_texts = st.lists(
-    st.tuples(st.sampled_from(GATE_NAMES), st.sampled_from(GATE_SEPARATORS), st.sampled_from([":", "=", "", " "]),
+    st.tuples(st.sampled_from(GATE_NAMES), st.sampled_from(GATE_SEPARATORS),
+              st.sampled_from([":", "=", "", " ", "%3D", "%3a"]),
               st.sampled_from(GATE_SEPARATORS), st.sampled_from(["abc1", "", "x y"])).map("".join),
     min_size=1, max_size=3,
 ).map("".join)
