@@ -421,7 +421,7 @@ def test_instances_with_unsafe_urls_are_never_used(make, stubber, caplog, url, p
     ok(stubber, instance("i-bad", url=url))
     with pytest.raises(DiscoveryError):
         make().resolve()
-    assert [getattr(r, "problem", None) for r in caplog.records] == [problem]
+    assert [r.problem for r in caplog.records if hasattr(r, "problem")] == [problem]  # other loggers may speak too
 
 
 @pytest.mark.parametrize("url", ["https://agent.internal/base", "https://x.agent.internal:8443/",
