@@ -1,8 +1,9 @@
 """BFF overhead per request, excluding network (p50 <= 1 ms), printed not asserted.
 
 The session repository is the in-memory adapter and the upstream answers at once, so the
-figures are the BFF's own work: envelope parse, spoof checks, one session read, ABAC (Cedar),
-outbound headers, audit lines. Baseline in the same run: a bare Powertools REST resolver route.
+figures are the BFF's own work: envelope parse, token-expiry and registry-status re-checks,
+spoof checks, one session read, ABAC (Cedar), outbound headers, audit lines. Baseline in the
+same run: a bare Powertools REST resolver route.
 Also: Cedar evaluation alone, cold import of the handler module, and the tenant-scoped
 credentials: the warm lookup's cost, AssumeRole calls per (tenant, app) per container, and the
 cold-path cost of a tenant's first request (AssumeRole + client creation) against a moto server
@@ -66,7 +67,10 @@ def main() -> None:
 
     alice = envelope()
     store = InMemorySessionRepository()
-    config = BffConfig(sessions_table="bench", upstream_mode="http", upstream_url="http://unused")
+    # The registry the local stack uses: every turn also re-checks token expiry and tenant/app status.
+    registry = json.loads((ROOT / "local" / "env.json").read_text())["BffProxyFunction"]["TENANT_REGISTRY"]
+    config = BffConfig(sessions_table="bench", upstream_mode="http", upstream_url="http://127.0.0.1:9/unused",
+                       tenant_registry=registry)
     policy = PolicyEngine.default()
     api = BffApi(lambda: BffService(config=config, store=store, upstream=InstantUpstream(), policy=policy))
     session_id = store.create(alice).session_id
@@ -90,7 +94,8 @@ def main() -> None:
 
     cold = []
     env = {**os.environ, "SESSIONS_TABLE": "bench", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/x",
-           "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/bench-tenant-data"}
+           "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/bench-tenant-data",
+           "TENANT_REGISTRY": registry}
     for _ in range(5):
         out = subprocess.run([sys.executable, "-c", COLD_IMPORT.format(path=str(ROOT / "functions/bff_proxy/app.py"))],
                              capture_output=True, text=True, env=env, check=True)

@@ -45,6 +45,8 @@ EXPECTED = {
     "reject-bad-json": (400, "body_malformed", ["request.rejected:body_malformed"]),
     "reject-unknown-route": (404, "route_not_found", []),
     "reject-no-envelope": (401, "envelope_missing", ["request.rejected:envelope_missing"]),
+    # a cached authorizer Allow replayed after the token expired (revocation bound: exp + leeway)
+    "reject-token-expired": (401, "token_expired", ["authz.unauthorized:token_expired"]),
 }
 
 

@@ -9,16 +9,17 @@ from tenantkit.envelope import IdentityEnvelope
 
 ACME_TID = "6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c"
 GLOBEX_TID = "9b2d4f6a-8c1e-4a3b-b5d7-e9f1a2c3d4e5"
+FAR_FUTURE_EXP = 4_102_444_800  # 2100-01-01: tests that are not about expiry never hit it
 
 
 def envelope(tenant: str = "acme", app: str = "portal", oid: str = "a1111111-1111-4111-8111-111111111111",
              principal_type: str = "user", scopes: tuple[str, ...] = ("access_as_user", "agent.invoke"),
-             roles: tuple[str, ...] = ()) -> IdentityEnvelope:
+             roles: tuple[str, ...] = (), exp: int | None = FAR_FUTURE_EXP) -> IdentityEnvelope:
     tid = ACME_TID if tenant == "acme" else GLOBEX_TID
     return IdentityEnvelope(
         app_id=app, tenant_id=tenant, principal_id=f"{tid}:{oid}", principal_type=principal_type,
         correlation_id="authorizer-request", issuer=f"https://login.microsoftonline.com/{tid}/v2.0",
-        scopes=scopes, roles=roles, auth_time=1795867200,
+        scopes=scopes, roles=roles, auth_time=1795867200, exp=exp,
     )
 
 

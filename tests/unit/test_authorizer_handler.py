@@ -315,8 +315,9 @@ def test_unexpected_internal_errors_fail_closed_without_leaking_the_token(author
 @pytest.mark.parametrize(("variable", "value"), [
     ("OIDC_AUDIENCE", None), ("OIDC_AUDIENCE", "   "), ("OIDC_AUDIENCE", "a,,b"), ("OIDC_ISSUER", None),
     ("TENANT_REGISTRY", "not json"), ("OIDC_JWKS_URI", "file:///etc/passwd"),
+    ("OIDC_JWKS_URI", "http://login.microsoftonline.com/common/discovery/v2.0/keys"),
 ], ids=["audience_missing", "audience_blank", "audience_empty_entry", "issuer_missing", "registry_not_json",
-        "jwks_uri_not_http"])
+        "jwks_uri_not_http", "jwks_uri_plain_http_not_loopback"])
 def test_misconfiguration_fails_closed_and_names_the_variable(authorizer_env, capsys, variable, value):
     env = {k: v for k, v in authorizer_env.items() if k != variable}
     if value is not None:

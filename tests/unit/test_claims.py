@@ -197,15 +197,21 @@ def test_auth_time_comes_from_auth_time_else_iat(overrides, expected):
     assert normalize(**overrides).auth_time == expected
 
 
+@pytest.mark.parametrize(("exp", "expected"), [(NOW + 60, NOW + 60), (NOW + 60.9, NOW + 60), (0, 0)],
+                         ids=["integer", "fraction-rounds-down", "zero"])
+def test_envelope_carries_the_token_expiry_rounded_down(exp, expected):
+    assert normalize(exp=exp).exp == expected
+
+
 # --- registry and envelope ------------------------------------------------------------------
 
 def test_envelope_from_verified_claims():
     envelope = normalize(auth_time=NOW - 10)
     assert envelope.model_dump() == {
-        "envelope_version": "1", "app_id": "portal", "tenant_id": "acme", "principal_id": f"{ACME_TID}:{ALICE_OID}",
+        "envelope_version": "2", "app_id": "portal", "tenant_id": "acme", "principal_id": f"{ACME_TID}:{ALICE_OID}",
         "principal_type": "user", "session_id": None, "correlation_id": "corr-1",
         "issuer": f"https://login.microsoftonline.com/{ACME_TID}/v2.0", "roles": (),
-        "scopes": ("access_as_user",), "auth_time": NOW - 10,
+        "scopes": ("access_as_user",), "auth_time": NOW - 10, "exp": NOW + 60,
     }
     assert "alice@acme.example.com" not in envelope.model_dump_json()
 

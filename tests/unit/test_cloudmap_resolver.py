@@ -11,12 +11,17 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from support.fakes import FakeClock
 from tenantkit.discovery import CloudMapResolver, DiscoveryError, Endpoint
 from tenantkit.exceptions import ConfigurationError, TenantkitError
 
 NAMESPACE, SERVICE = "agents.internal", "research-agent"
+ALLOWED = ("10.0.0.0/16", "fd00::/64", "agent.internal", "example.internal")
+ENV = {"CLOUDMAP_NAMESPACE": NAMESPACE, "CLOUDMAP_SERVICE": SERVICE,
+       "CLOUDMAP_ALLOWED_HOST_SUFFIXES": "agents.internal"}
 EXPECTED = {"NamespaceName": NAMESPACE, "ServiceName": SERVICE, "HealthStatus": "HEALTHY", "MaxResults": 100}
 
 
@@ -59,7 +64,7 @@ def sleep() -> RecordingSleep:
 def make(client: Any, clock: FakeClock, sleep: RecordingSleep):  # type: ignore[no-untyped-def]
     def build(**overrides: Any) -> CloudMapResolver:
         options: dict[str, Any] = {"namespace": NAMESPACE, "service": SERVICE, "client": client,
-                                   "clock": clock, "sleep": sleep, "rng": random.Random(7)}
+                                   "clock": clock, "sleep": sleep, "rng": random.Random(7), "allowed_hosts": ALLOWED}
         options.update(overrides)
         return CloudMapResolver(**options)
 
@@ -82,7 +87,7 @@ def fail(stubber: Stubber, code: str, status: int = 400, times: int = 1) -> None
 def test_sends_exact_parameters_and_returns_endpoint(make, stubber):
     ok(stubber, ipv4("i-1", "10.0.0.1"))
     endpoint = make().resolve()
-    assert endpoint == Endpoint(url="http://10.0.0.1:8080", instance_id="i-1",
+    assert endpoint == Endpoint(url="https://10.0.0.1:8080", instance_id="i-1",
                                 attributes={"AWS_INSTANCE_IPV4": "10.0.0.1", "AWS_INSTANCE_PORT": "8080"})
 
 
@@ -238,19 +243,19 @@ def test_failure_with_no_cache_cools_down_briefly(make, stubber, clock):
 
 @pytest.mark.parametrize("attributes,url", [
     ({"url": "https://agent.internal:8443/base", "AWS_INSTANCE_IPV4": "10.0.0.9"}, "https://agent.internal:8443/base"),
-    ({"AWS_INSTANCE_IPV4": "10.0.0.1", "AWS_INSTANCE_PORT": "9000"}, "http://10.0.0.1:9000"),
-    ({"AWS_INSTANCE_IPV4": "10.0.0.1"}, "http://10.0.0.1:80"),
-    ({"AWS_INSTANCE_IPV6": "fd00::1", "AWS_INSTANCE_PORT": "8080"}, "http://[fd00::1]:8080"),
-    ({"AWS_INSTANCE_CNAME": "agent.example.internal", "AWS_INSTANCE_PORT": "8080"}, "http://agent.example.internal:8080"),
+    ({"AWS_INSTANCE_IPV4": "10.0.0.1", "AWS_INSTANCE_PORT": "9000"}, "https://10.0.0.1:9000"),
+    ({"AWS_INSTANCE_IPV4": "10.0.0.1"}, "https://10.0.0.1:443"),
+    ({"AWS_INSTANCE_IPV6": "fd00::1", "AWS_INSTANCE_PORT": "8080"}, "https://[fd00::1]:8080"),
+    ({"AWS_INSTANCE_CNAME": "agent.example.internal", "AWS_INSTANCE_PORT": "8080"}, "https://agent.example.internal:8080"),
 ])
 def test_instance_url(make, stubber, attributes, url):
     ok(stubber, instance("i-1", **attributes))
     assert make().resolve().url == url
 
 
-def test_https_scheme_defaults_to_port_443(make, stubber):
+def test_https_defaults_to_port_443(make, stubber):
     ok(stubber, instance("i-1", AWS_INSTANCE_CNAME="agent.example.internal"))
-    assert make(scheme="https").resolve().url == "https://agent.example.internal:443"
+    assert make().resolve().url == "https://agent.example.internal:443"
 
 
 def test_instances_without_usable_address_are_skipped(make, stubber):
@@ -291,7 +296,8 @@ class SlowCountingClient:
 
 def test_concurrent_threads_on_expired_cache_make_one_call(clock):
     client = SlowCountingClient()
-    resolver = CloudMapResolver(namespace=NAMESPACE, service=SERVICE, client=client, clock=clock)
+    resolver = CloudMapResolver(namespace=NAMESPACE, service=SERVICE, client=client, clock=clock,
+                                allowed_hosts=ALLOWED)
     resolver.resolve()
     clock.advance(31)
     barrier = threading.Barrier(16)
@@ -326,7 +332,7 @@ def test_client_is_created_lazily_with_botocore_retries_off(monkeypatch):
         return SlowCountingClient()
 
     monkeypatch.setattr(boto3, "client", fake_client)
-    resolver = CloudMapResolver(namespace=NAMESPACE, service=SERVICE)
+    resolver = CloudMapResolver(namespace=NAMESPACE, service=SERVICE, allowed_hosts=ALLOWED)
     assert created == []
     resolver.resolve()
     resolver.resolve()
@@ -336,10 +342,13 @@ def test_client_is_created_lazily_with_botocore_retries_off(monkeypatch):
     assert config.connect_timeout <= 1 and config.read_timeout <= 1
 
 
-@pytest.mark.parametrize("overrides", [{"health_status": "GREEN"}, {"max_attempts": 0}, {"max_results": 0}])
+@pytest.mark.parametrize("overrides", [{"health_status": "GREEN"}, {"max_attempts": 0}, {"max_results": 0},
+                                       {"allowed_hosts": ()}, {"allowed_hosts": ("internal",)},
+                                       {"allowed_hosts": ("*.agent.internal",)}, {"allowed_hosts": ("a b.internal",)}])
 def test_invalid_arguments_are_rejected(overrides):
     with pytest.raises(ValueError):
-        CloudMapResolver(namespace=NAMESPACE, service=SERVICE, client=object(), **overrides)
+        CloudMapResolver(namespace=NAMESPACE, service=SERVICE, client=object(), **{"allowed_hosts": ALLOWED,
+                                                                                   **overrides})
 
 
 def test_from_env_neither_set_returns_none():
@@ -359,7 +368,7 @@ def test_from_env_one_alone_names_the_missing_variable(env, missing):
 
 
 def test_from_env_both_set_uses_defaults():
-    resolver = CloudMapResolver.from_env({"CLOUDMAP_NAMESPACE": NAMESPACE, "CLOUDMAP_SERVICE": SERVICE})
+    resolver = CloudMapResolver.from_env(ENV)
     assert resolver is not None
     assert (resolver.namespace, resolver.service) == (NAMESPACE, SERVICE)
     assert resolver._ttl == 30 and resolver._stale_max == 300
@@ -367,8 +376,7 @@ def test_from_env_both_set_uses_defaults():
 
 
 def test_from_env_ttl_and_stale_max():
-    env = {"CLOUDMAP_NAMESPACE": NAMESPACE, "CLOUDMAP_SERVICE": SERVICE,
-           "CLOUDMAP_CACHE_TTL_SECONDS": "600", "CLOUDMAP_STALE_MAX_SECONDS": ""}
+    env = {**ENV, "CLOUDMAP_CACHE_TTL_SECONDS": "600", "CLOUDMAP_STALE_MAX_SECONDS": ""}
     resolver = CloudMapResolver.from_env(env)
     assert resolver is not None
     assert resolver._ttl == 600 and resolver._stale_max == 600  # stale limit never below the TTL
@@ -381,7 +389,7 @@ def test_from_env_ttl_and_stale_max():
 ])
 def test_from_env_rejects_bad_numbers(env):
     with pytest.raises(ConfigurationError):
-        CloudMapResolver.from_env({"CLOUDMAP_NAMESPACE": NAMESPACE, "CLOUDMAP_SERVICE": SERVICE, **env})
+        CloudMapResolver.from_env({**ENV, **env})
 
 
 def test_module_import_does_not_import_boto3():
@@ -390,3 +398,64 @@ def test_module_import_does_not_import_boto3():
 
     code = "import sys, tenantkit.discovery; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0  # noqa: S603 - fixed argv
+
+
+# --- outbound safety: https only, allowlisted hosts only -------------------------------------------
+
+
+@pytest.mark.parametrize("url,problem", [
+    ("http://agent.internal/base", "scheme_not_https"),  # plain http: identity headers in clear text
+    ("HTTP://agent.internal/base", "scheme_not_https"),
+    ("ftp://agent.internal/base", "scheme_not_https"),
+    ("https://attacker.example/base", "host_not_allowed"),
+    ("https://evilagent.internal/base", "host_not_allowed"),  # a suffix counts on label boundaries only
+    ("https://agent.internal.attacker.example/base", "host_not_allowed"),
+    ("https://agent.internal@attacker.example/base", "malformed_url"),
+    ("https://10.1.0.1/base", "host_not_allowed"),  # outside 10.0.0.0/16
+    ("https://[fd01::1]/base", "host_not_allowed"),
+    ("https://agent.internal:99999/base", "malformed_url"),
+    ("https:///base", "malformed_url"),
+    ("https://agent.internal/base?next=https://attacker.example", "malformed_url"),
+])
+def test_instances_with_unsafe_urls_are_never_used(make, stubber, caplog, url, problem):
+    ok(stubber, instance("i-bad", url=url))
+    with pytest.raises(DiscoveryError):
+        make().resolve()
+    assert [r.problem for r in caplog.records if hasattr(r, "problem")] == [problem]  # other loggers may speak too
+
+
+@pytest.mark.parametrize("url", ["https://agent.internal/base", "https://x.agent.internal:8443/",
+                                 "https://AGENT.internal/b", "https://10.0.255.1/", "https://[fd00::2]:8443/",
+                                 "https://deep.a.example.internal/"])
+def test_allowlisted_https_instances_are_used(make, stubber, url):
+    ok(stubber, instance("i-ok", url=url))
+    assert make().resolve().url == url
+
+
+def test_unsafe_instances_are_skipped_next_to_safe_ones(make, stubber):
+    ok(stubber, instance("i-http", url="http://agent.internal/"), instance("i-far", url="https://attacker.example/"),
+       ipv4("i-outside", "192.168.0.1"), instance("i-ok", url="https://agent.internal/"))
+    resolver = make()
+    assert {resolver.resolve().instance_id for _ in range(6)} == {"i-ok"}
+
+
+hosts = st.from_regex(r"[a-z0-9]{1,8}(\.[a-z0-9]{1,8}){0,3}", fullmatch=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(host=hosts, suffix=hosts, scheme=st.sampled_from(["https", "http", "HTTPS", "Https", "ws", "wss"]))
+def test_an_instance_is_used_iff_https_and_on_a_label_boundary_of_the_allowlist(host, suffix, scheme):
+    if "." not in suffix:
+        suffix += ".internal"
+    resolver = CloudMapResolver(namespace=NAMESPACE, service=SERVICE, client=object(), allowed_hosts=(suffix,))
+    expected = scheme.lower() == "https" and (host == suffix or host.endswith("." + suffix))
+    assert (resolver._endpoint(instance("i", url=f"{scheme}://{host}/x")) is not None) is expected
+
+
+def test_from_env_requires_the_host_allowlist():
+    env = {k: v for k, v in ENV.items() if k != "CLOUDMAP_ALLOWED_HOST_SUFFIXES"}
+    with pytest.raises(ConfigurationError) as caught:
+        CloudMapResolver.from_env(env)
+    assert caught.value.variable == "CLOUDMAP_ALLOWED_HOST_SUFFIXES"
+    with pytest.raises(ConfigurationError):
+        CloudMapResolver.from_env({**ENV, "CLOUDMAP_ALLOWED_HOST_SUFFIXES": "internal"})

@@ -77,14 +77,23 @@ def test_no_required_variable_at_all_is_an_error():
 @pytest.mark.parametrize(
     "uri",
     ["ftp://idp.example/keys", "file:///etc/keys.json", "javascript:alert(1)", "idp.example/keys",
-     "//idp.example/keys", "https://", "http:///keys", "data:application/json,{}", "gopher://idp/keys"],
+     "//idp.example/keys", "https://", "http:///keys", "data:application/json,{}", "gopher://idp/keys",
+     # plain http to anything but a loopback literal: keys fetched in clear text could be swapped
+     "http://idp.example/keys", "http://login.microsoftonline.com/common/discovery/v2.0/keys",
+     "http://10.0.0.5/keys", "http://0.0.0.0:18080/keys", "http://127.0.0.1.nip.io/keys",
+     "http://127.0.0.1@idp.example/keys", "http://localhost.idp.example/keys", "HTTP://idp.example/keys",
+     "https://user:pass@idp.example/keys", "https://idp.example:99999/keys", "https://idp.example:x/keys"],
 )
-def test_jwks_uri_must_be_http_or_https(uri):
-    assert _error(_env(OIDC_JWKS_URI=uri)).variable == "OIDC_JWKS_URI"
+def test_jwks_uri_must_be_https_or_loopback_http(uri):
+    error = _error(_env(OIDC_JWKS_URI=uri))
+    assert error.variable == "OIDC_JWKS_URI"
+    assert isinstance(error, ConfigurationError) and error.reason == "configuration_invalid"
 
 
-@pytest.mark.parametrize("uri", ["http://127.0.0.1:18080/common/discovery/v2.0/keys", "https://idp.example/keys"])
-def test_http_and_https_jwks_uris_are_accepted(uri):
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:18080/common/discovery/v2.0/keys", "https://idp.example/keys",
+                                 "http://localhost:18080/keys", "http://[::1]:18080/keys", "http://127.0.0.2/keys",
+                                 "HTTPS://IDP.example/keys"])
+def test_https_and_loopback_http_jwks_uris_are_accepted(uri):
     assert AuthorizerConfig.from_env(_env(OIDC_JWKS_URI=uri)).jwks_uri == uri
 
 

@@ -29,6 +29,7 @@ envelopes = st.builds(
     roles=entries,
     scopes=entries,
     auth_time=st.none() | st.integers(min_value=0, max_value=2**53),
+    exp=st.none() | st.integers(min_value=0, max_value=2**53),
 )
 
 # What API Gateway adds to the context it hands the integration, next to our keys.
@@ -47,6 +48,7 @@ def _valid(**overrides: Any) -> dict[str, Any]:
         "roles": ("Agents.Invoke",),
         "scopes": ("access_as_user", "agent.invoke"),
         "auth_time": 1_700_000_000,
+        "exp": 1_700_003_600,
     }
     values.update(overrides)
     return values
@@ -79,6 +81,7 @@ def test_context_is_flat_and_round_trips_natively(envelope: IdentityEnvelope):
     assert context["envelope_version"] == ENVELOPE_VERSION
     assert ("session_id" in context) is (envelope.session_id is not None)
     assert ("auth_time" in context) is (envelope.auth_time is not None)
+    assert ("exp" in context) is (envelope.exp is not None)
     restored = IdentityEnvelope.from_authorizer_context({**context, **GATEWAY_EXTRAS})
     assert restored == envelope
 
@@ -91,6 +94,7 @@ def test_context_round_trips_after_api_gateway_stringifies_every_value(envelope:
     restored = IdentityEnvelope.from_authorizer_context(stringified)
     assert restored == envelope
     assert restored.roles == envelope.roles and restored.auth_time == envelope.auth_time
+    assert restored.exp == envelope.exp
 
 
 @settings(max_examples=50, deadline=None)
@@ -106,6 +110,7 @@ def test_lists_flatten_to_compact_json_text():
     assert context["roles"] == '["a","b c"]'
     assert context["scopes"] == "[]"
     assert context["auth_time"] == 1_700_000_000
+    assert context["exp"] == 1_700_003_600
     assert context["principal_type"] == "user"
 
 
@@ -170,7 +175,16 @@ BAD_IDENTIFIERS = ["acme corp", "acme\n", "\nacme", "acme\r\n", "ac\tme", "", " 
         pytest.param(_valid_context(issuer="i" * 513), id="issuer-too-long"),
         pytest.param(_valid_context(tenant_id=None), id="tenant_id-null"),
         pytest.param(_valid_context(principal_type="admin"), id="principal_type-unknown"),
-        pytest.param(_valid_context(envelope_version="2"), id="version-2"),
+        pytest.param(_valid_context(envelope_version="1"), id="version-1-has-no-exp-contract"),
+        pytest.param(_valid_context(envelope_version="3"), id="version-3"),
+        pytest.param(_valid_context(exp="abc"), id="exp-word"),
+        pytest.param(_valid_context(exp="1.5"), id="exp-decimal"),
+        pytest.param(_valid_context(exp="-1"), id="exp-negative-text"),
+        pytest.param(_valid_context(exp=-1), id="exp-negative"),
+        pytest.param(_valid_context(exp=""), id="exp-empty"),
+        pytest.param(_valid_context(exp="1e9"), id="exp-exponent"),
+        pytest.param(_valid_context(exp="\uff11\uff12"), id="exp-fullwidth-digits"),
+        pytest.param(_valid_context(exp=[1]), id="exp-list"),
         pytest.param(_valid_context(envelope_version=1), id="version-int"),
         pytest.param(_valid_context(envelope_version=""), id="version-empty"),
         pytest.param(_valid_context(tenant_id=5.0), id="tenant_id-float"),

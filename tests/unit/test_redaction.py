@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from urllib.parse import quote, quote_plus, unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,13 +26,18 @@ SENSITIVE_KEYS = [
     "Client-Secret", "token", "Token", "id_token", "ID-TOKEN", "access_token", "refresh_token", "password",
     "Password", "secret", "code", "Code", "aws_secret_access_key", "AWS_SESSION_TOKEN", "credentials",
     "Credentials", "x-api-key", "X-API-KEY", "api_key", " Authorization ",
+    # the class: exact names and names ending in a credential word
+    "apiKey", "APIKEY", "passwd", "db_password", "DB-PASSWD", "passphrase", "private_key", "privateKey",
+    "ssh-private-key", "signature", "X-Amz-Signature", "client_assertion", "github_token", "csrfToken",
+    "api_secret", "aws_credentials", "Proxy-Authorization", "set_cookie", "secret_key", "webhook_signature",
 ]
 NEAR_MISS_KEYS = ["input_tokens", "output_tokens", "status_code", "tokens", "codename", "secretary", "author",
-                  "cookie_consent", "session_id", "tenant_id", "token_type", "authorization_url", "message"]
+                  "cookie_consent", "session_id", "tenant_id", "token_type", "authorization_url", "message",
+                  "signature_algorithm", "password_policy", "api_key_id", "private", "key", "public_key", "keyword"]
 
 
 def dumps_slow(record):
-    return json.dumps(redact(record), default=str, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(redact(record), default=str, separators=(",", ":"))
 
 
 @pytest.mark.parametrize("key", SENSITIVE_KEYS)
@@ -151,7 +157,11 @@ def test_token_used_as_a_key_is_redacted():
 
 # --- properties ---------------------------------------------------------------------------
 
-FRAGMENTS = ["eyJ", "eyJhbGciOiJIUzI1NiJ9", ".", "..", "Bearer ", "bearer", "Basic", "?code=", "&token=",
+FRAGMENTS = ["password=", "Passwd", "pa\u017fsword", "x-api-key: ", "apikey=", "api_key", "api-key", "private_key",
+             "Private-Key", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "client_secret",
+             "signature", "%20", "%3D", "%3A", "%22", "%25", "%2", "%", "+", "Bearer%20", "Bearer+", "%42earer%20",
+             "token%3D", "%74oken=", "%2574oken%253D", "passphrase", "client_assertion", "\u2028", "\u0130", "\u0131",
+             "eyJ", "eyJhbGciOiJIUzI1NiJ9", ".", "..", "Bearer ", "bearer", "Basic", "?code=", "&token=",
              "id_token=", "token", "Token", 'token":', 'token\\":', "token =", "Secret", "SecretAccessKey",
              "SessionToken", "access_token", "x-amz-security-token", "X-Amz-Signature=", "credential", "sig=",
              "Cookie: ", "\n:", "\t= ", "\r\n: ", ":\x0c",
@@ -177,10 +187,14 @@ def test_fast_path_is_sound(record):
     assert dumps_redacted(record) == dumps_slow(record)
 
 
-GATE_NAMES = ["token", "Token", "access_token", "SessionToken", "x-amz-security-token", "status_code", "input_tokens"]
-GATE_SEPARATORS = ["", " ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\b", '"', "'", '\\"', '"\n', "\\", ",", "-"]
+GATE_NAMES = ["token", "Token", "access_token", "SessionToken", "x-amz-security-token", "status_code", "input_tokens",
+              "password", "Passwd", "apikey", "x-api-key", "private_key", "signature", "client_assertion", "%74oken",
+              "pa\u017fsword", "to%6Ben"]
+GATE_SEPARATORS = ["", " ", "\n", "\t", "\r\n", "\x0b", "\x0c", "\b", '"', "'", '\\"', '"\n', "\\", ",", "-", "+",
+                   "%20", "%3D", "%253A"]
 gate_texts = st.lists(
-    st.tuples(st.sampled_from(GATE_NAMES), st.sampled_from(GATE_SEPARATORS), st.sampled_from([":", "=", "", " "]),
+    st.tuples(st.sampled_from(GATE_NAMES), st.sampled_from(GATE_SEPARATORS),
+              st.sampled_from([":", "=", "", " ", "%3D", "%3a"]),
               st.sampled_from(GATE_SEPARATORS), st.sampled_from(["abc1", "", "x y"])).map("".join),
     min_size=1, max_size=3,
 ).map("".join)
@@ -263,3 +277,105 @@ def test_near_miss_keys_are_not_redacted(key):
 def test_token_fields_inside_a_logged_body_string(body):
     line = dumps_redacted({"message": {"body": body}})
     assert "OPAQUE-SECRET-1" not in line
+
+
+
+# --- the rules added for passwords, API keys, private keys, signatures, encodings ------------------
+
+PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("login password=hunter2&next=1", f"login password={REDACTED}&next=1"),
+    ("/p?user=a&password=hunter2", f"/p?user=a&password={REDACTED}"),
+    ("db passwd: hunter2 ok", f"db passwd: {REDACTED} ok"),
+    ('{"Password": "hunter2"}', f'{{"Password": "{REDACTED}"}}'),
+    ("X-Api-Key: k-123456", f"X-Api-Key: {REDACTED}"),
+    ("x-api-key=k-123456", f"x-api-key={REDACTED}"),
+    ("/v1?apikey=k-123456&x=1", f"/v1?apikey={REDACTED}&x=1"),
+    ("cfg api_key: k-123456", f"cfg api_key: {REDACTED}"),
+    ('{"client_secret":"cs-1"}', f'{{"client_secret":"{REDACTED}"}}'),
+    ("private_key=abc123", f"private_key={REDACTED}"),
+    ('"privateKey": "abc123"', f'"privateKey": "{REDACTED}"'),
+    ("webhook signature=abcdef0123", f"webhook signature={REDACTED}"),
+    ('{"signature": "abcdef0123"}', f'{{"signature": "{REDACTED}"}}'),
+    (f"key -----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY----- done", f"key {REDACTED} done"),
+    (f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----", REDACTED),
+    (f"-----BEGIN ENCRYPTED PRIVATE KEY-----{PEM_BODY}-----END ENCRYPTED PRIVATE KEY-----", REDACTED),
+    (f"-----BEGIN EC PRIVATE KEY-----\n{PEM_BODY}\n-----END EC PRIVATE KEY-----", REDACTED),
+    (f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PEM_BODY}", REDACTED),  # cut off: to the end of the text
+    ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+     "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"),
+    ("/cb?x=Bearer%20abc.def", f"/cb?x=Bearer {REDACTED}"),
+    ("/cb?x=Bearer+abc.def", f"/cb?x=Bearer {REDACTED}"),
+    ("/cb?x=Authorization%3A%20Bearer%20abc", f"/cb?x=Authorization: {REDACTED}"),
+    ("/cb?next=%2Fauth%3Fcode%3DAUTH123%26state%3Ds", f"/cb?next=/auth?code={REDACTED}&state=s"),
+    ("/cb?next=%252Fauth%253Ftoken%253DTOK123", f"/cb?next=/auth?token={REDACTED}"),  # encoded twice
+    ("/p/%74oken=TOK123", f"/p/token={REDACTED}"),  # a letter encoded
+    ("/p/%70assword%3Dhunter2", f"/p/password={REDACTED}"),
+    ("/p/pa\u017fsword=hunter2", f"/p/pa\u017fsword={REDACTED}"),  # (?i) lets the long s stand for "s"
+    ("/v1/sessions/%2F..%2F", "/v1/sessions/%2F..%2F"),  # encoded, but nothing secret: left as is
+    ("100% sure, 20%3D is not a key", "100% sure, 20%3D is not a key"),
+])
+def test_new_shapes_inside_text(text, expected):
+    assert redact_text(text) == expected
+    assert json.loads(dumps_redacted({"message": text}))["message"] == expected
+
+
+CREDENTIAL_SHAPES = [
+    "Authorization: Bearer {s}", "Bearer {s}", "Basic {s}", "/cb?code={s}&x=1", "/p?token={s}",
+    "/p?a=1&access_token={s}",
+    "/p?id_token={s}", "/p?refresh_token={s}", "/p?client_secret={s}", "/p?password={s}", "/p?passwd={s}",
+    "/p?api_key={s}", "/p?apikey={s}", "/p?x-api-key={s}", "/p?private_key={s}", "/p?signature={s}",
+    "/p?X-Amz-Signature={s}", "/p?X-Amz-Security-Token={s}", "/p?sig={s}", "x-api-key: {s}", "X-Api-Key={s}",
+    "Cookie: sid={s}", "Set-Cookie: sid={s}", "password={s}", "passwd: {s}", "passphrase={s}", '"client_secret": "{s}"',
+    '{{"private_key":"{s}"}}', "apikey={s}", '"signature": "{s}"', "SessionToken={s}", '"SecretAccessKey": "{s}"',
+    "client_assertion={s}", "-----BEGIN RSA PRIVATE KEY-----\n{s}\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n{s}",
+]
+
+
+def _encode_all(text: str) -> str:
+    return "".join(f"%{b:02X}" for b in text.encode())
+
+
+ENCODINGS = {
+    "plain": lambda t: t,
+    "quoted": lambda t: quote(t, safe=""),
+    "quoted-twice": lambda t: quote(quote(t, safe=""), safe=""),
+    "form": lambda t: quote_plus(t),
+    "every-byte": _encode_all,
+    "every-byte-twice": lambda t: quote(_encode_all(t), safe=""),
+}
+
+
+@st.composite
+def encoded_credentials(draw):
+    """A credential in one of the shapes the rules know, in any percent-encoding, in a path."""
+    secret = "S3cr3t" + draw(st.uuids()).hex
+    text = draw(st.sampled_from(CREDENTIAL_SHAPES)).format(s=secret)
+    mask = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    encoding = draw(st.sampled_from([*ENCODINGS, "some-bytes"]))
+    if encoding == "some-bytes":  # any subset of the characters encoded: what a client may send
+        encoded = "".join(_encode_all(c) if m else c for c, m in zip(text, mask, strict=True))
+    else:
+        encoded = ENCODINGS[encoding](text)
+    where = draw(st.sampled_from(["path", "message", "nested"]))
+    return secret, f"/v1/sessions/{draw(st.sampled_from(['a', 'b%2Fc', 'x y']))}/{encoded} tail", where
+
+
+@settings(max_examples=250, deadline=None)
+@given(encoded_credentials())
+def test_no_credential_shape_survives_any_percent_encoding(case):
+    secret, text, where = case
+    record = {"route": text} if where == "path" else {"message": text} if where == "message" else {"a": [{"b": text}]}
+    line = dumps_redacted(record)
+    for view in (line, unquote(line), unquote(unquote(unquote(line)))):
+        assert secret not in view
+    assert dumps_redacted(record) == dumps_slow(record)
+
+
+def test_encoded_credentials_strategy_is_not_vacuous():
+    secret = "S3cr3tdeadbeef"
+    text = f"/v1/{_encode_all(f'Bearer {secret}')}"
+    assert secret in unquote(text) and secret not in unquote(dumps_redacted({"route": text}))

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tenantkit.envelope import IdentityEnvelope
@@ -88,6 +89,7 @@ def normalize_claims(
         roles=roles,
         scopes=scopes,
         auth_time=_auth_time(claims),
+        exp=_expiry(claims),
     )
 
 
@@ -127,4 +129,12 @@ def _auth_time(claims: dict[str, Any]) -> int | None:
         value = claims.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
+    return None
+
+
+def _expiry(claims: dict[str, Any]) -> int | None:
+    """``exp`` rounded down: a consumer comparing whole seconds never accepts past the real expiry."""
+    value = claims.get("exp")
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return math.floor(value)
     return None

@@ -7,6 +7,7 @@ safe values and are bounded, so a typo cannot switch a check off.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,9 +53,9 @@ class AuthorizerConfig:
             raise ConfigurationError("JWKS_STALE_MAX_SECONDS", "must be at least JWKS_REFRESH_AFTER_SECONDS")
         return cls(
             issuers=_issuers(env),
-            jwks_uri=_url(env, "OIDC_JWKS_URI", env_required(env, "OIDC_JWKS_URI")),
+            jwks_uri=require_https_url("OIDC_JWKS_URI", env_required(env, "OIDC_JWKS_URI")),
             audiences=_csv(env, "OIDC_AUDIENCE", env_required(env, "OIDC_AUDIENCE")),
-            tenant_registry=_registry_source(env),
+            tenant_registry=registry_source(env),
             algorithms=_algorithms(env),
             clock_leeway_seconds=int(env_number(env, "OIDC_CLOCK_LEEWAY_SECONDS", 60, 0, 300)),
             max_token_bytes=int(env_number(env, "TOKEN_MAX_BYTES", 8192, 1024, 65536)),
@@ -96,7 +97,43 @@ def _issuers(env: Mapping[str, str]) -> tuple[str, ...]:
     return issuers
 
 
-def _registry_source(env: Mapping[str, str]) -> str:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP literal (127.0.0.0/8, ::1); never a name that merely resolves there."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_https_url(name: str, value: str, *, allow_loopback_http: bool = True) -> str:
+    """``value`` if it is an absolute https URL (plain http only to a loopback host, for local
+    stacks); anything else is a :class:`ConfigurationError` naming ``name``.
+
+    Plain http to any other host is refused: whoever sits on the path could read or change what
+    is fetched or sent (keys, identity headers), so it is never a production setting.
+    """
+    parts = urlsplit(value)
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - a malformed port raises here, not at the first request
+    except ValueError:
+        raise ConfigurationError(name, "has a malformed host or port") from None
+    if not host:
+        raise ConfigurationError(name, f"must be an absolute https URL, got scheme {parts.scheme!r}")
+    if "@" in parts.netloc:
+        raise ConfigurationError(name, "must not carry credentials in the URL")
+    if parts.scheme == "https":
+        return value
+    if parts.scheme == "http" and allow_loopback_http and is_loopback_host(host):
+        return value
+    allowed = "https (or http to a loopback host)" if allow_loopback_http else "https"
+    raise ConfigurationError(name, f"must be an {allowed} URL, got scheme {parts.scheme!r} for host {host!r}")
+
+
+def registry_source(env: Mapping[str, str]) -> str:
+    """``TENANT_REGISTRY``: JSON text (validated now) or ``ssm:<parameter name>``."""
     value = env_required(env, "TENANT_REGISTRY")
     if value.startswith("ssm:"):
         if len(value) <= len("ssm:"):

@@ -5,6 +5,10 @@ It flattens to an API Gateway authorizer context (strings, numbers and booleans 
 back without loss. API Gateway hands a REST integration every context value as a string,
 so :meth:`IdentityEnvelope.from_authorizer_context` accepts both the native and the
 stringified forms.
+
+Versions: ``"2"`` added ``exp`` (the token's expiry, so a consumer behind a cached authorizer
+decision can refuse a token that has expired since). A context of another version is refused,
+not read by guesswork.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ENVELOPE_VERSION = "1"
+ENVELOPE_VERSION = "2"
 
 # Identifiers the platform mints (tenant_id, app_id) and ids it propagates downstream.
 _IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$"
 
 # Context keys that carry lists; everything else in the envelope is a scalar.
 _LIST_FIELDS = ("roles", "scopes")
+# Context keys that carry integers (a REST integration receives them as decimal strings).
+_INT_FIELDS = ("auth_time", "exp")
 
 
 class EnvelopeError(ValueError):
@@ -32,7 +38,7 @@ class IdentityEnvelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
-    envelope_version: Literal["1"] = ENVELOPE_VERSION
+    envelope_version: Literal["2"] = ENVELOPE_VERSION
     app_id: str = Field(pattern=_IDENT)
     tenant_id: str = Field(pattern=_IDENT)
     principal_id: str = Field(pattern=_IDENT)
@@ -43,6 +49,7 @@ class IdentityEnvelope(BaseModel):
     roles: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     auth_time: int | None = Field(default=None, ge=0)
+    exp: int | None = Field(default=None, ge=0)  # token expiry (epoch seconds, rounded down)
 
     @field_validator("roles", "scopes")
     @classmethod
@@ -86,9 +93,9 @@ class IdentityEnvelope(BaseModel):
             value = context[name]
             if name in _LIST_FIELDS:
                 value = _decode_list(name, value)
-            elif name == "auth_time" and isinstance(value, str):
+            elif name in _INT_FIELDS and isinstance(value, str):
                 if not (value.isascii() and value.isdigit()):  # str.isdigit() alone admits "²", "١٢"
-                    raise EnvelopeError("auth_time is not an integer")
+                    raise EnvelopeError(f"{name} is not an integer")
                 value = int(value)
             data[name] = value
         try:

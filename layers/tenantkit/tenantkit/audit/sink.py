@@ -146,14 +146,22 @@ class AuditSink:
 
 
 def _sqs_lines(body: str) -> list[str]:
+    """One SQS body as audit lines: a JSON array of records, one JSON object (compact or
+    pretty-printed), or JSON lines. Lines are split on ``\\n`` only: ``str.splitlines`` would also
+    split on U+2028, U+2029, U+0085 and ``\\r`` inside a record's strings and break it in two."""
     text = body.strip()
-    if text.startswith("["):
+    if text.startswith(("[", "{")):
         try:
-            items = json.loads(text)
+            value = json.loads(text)
         except ValueError:
+            if text.startswith("["):
+                return [text]  # a broken array is quarantined whole
+            value = None  # several objects (JSON lines), or a broken one: split below
+        if isinstance(value, list):
+            return [json.dumps(item) for item in value]
+        if isinstance(value, dict):
             return [text]
-        return [json.dumps(item) for item in items] if isinstance(items, list) else [text]
-    return text.splitlines()
+    return text.split("\n")
 
 
 def _is_foreign_line(text: str) -> bool:

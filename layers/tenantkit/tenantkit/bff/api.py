@@ -3,11 +3,12 @@
 Before any route runs: the envelope comes from the authorizer context only (this request's
 API Gateway request id replaces the correlation id a cached authorizer context carries), the
 path is normalized once (:mod:`tenantkit.paths`: the router, the spoof check and the audit
-``route`` all use that one form), the body is size-checked and parsed once by the strict
-parser (:mod:`tenantkit.bff.strict_json`; the upstream gets its canonical re-serialization,
-never the raw bytes), and body, query, path and headers are checked for tenant spoofing.
-Every request ends with one ``request.completed`` audit record; every rejection also writes
-its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
+``route`` all use that one form), the token's expiry and the tenant's and app's registry status
+are re-checked (:mod:`tenantkit.bff.revocation`), the body is size-checked and parsed once by
+the strict parser (:mod:`tenantkit.bff.strict_json`; the upstream gets its canonical
+re-serialization, never the raw bytes), and body, query, path and headers are checked for
+tenant spoofing. Every request ends with one ``request.completed`` audit record; every
+rejection also writes its own (``tenant.spoof_rejected``, ``session.rejected``, ``abac.deny``, ...).
 Errors are RFC 9457 problem documents carrying the correlation id.
 """
 
@@ -143,6 +144,7 @@ class BffApi:
             if path is None:
                 raise BadRequestError("the request path cannot be normalized", reason="path_malformed")
             service = self._service_provider()
+            service.access.check(envelope)  # a cached Allow must not outlive its token or its tenant
             payload, body = request_body(event, service.config.max_body_bytes)
             spoofing.check_request(
                 envelope, body=body, path=path, keys=self._keys,

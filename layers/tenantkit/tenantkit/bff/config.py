@@ -6,9 +6,8 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from tenantkit.config import env_number, env_required
+from tenantkit.config import env_number, env_required, registry_source, require_https_url
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 
@@ -34,6 +33,11 @@ class BffConfig:
     # in-process tests that hand the service a repository of their own).
     tenant_data_role_arn: str | None = None
     tenant_credentials_seconds: int = 900
+    # Revocation bounds (docs/bff.md): the registry the BFF re-checks statuses against (None only
+    # when built by hand, e.g. in tests; load_bff() always sets it), its bound, the token leeway.
+    tenant_registry: str | None = None
+    registry_cache_seconds: float = 30.0
+    token_leeway_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BffConfig:
@@ -50,8 +54,12 @@ class BffConfig:
             raise ConfigurationError("AGENT_RUNTIME_ARN", "must be an ARN")
         if mode == "http" and not url and not cloudmap:
             raise ConfigurationError("UPSTREAM_URL", "is required when UPSTREAM_MODE=http (or set CLOUDMAP_NAMESPACE)")
-        if url and urlsplit(url).scheme not in ("http", "https"):
-            raise ConfigurationError("UPSTREAM_URL", "must be an http(s) URL")
+        if url and cloudmap:
+            if not url.startswith("/") or url.startswith("//"):
+                raise ConfigurationError("UPSTREAM_URL",
+                                         "with CLOUDMAP_NAMESPACE it is a path on the instance, e.g. /invocations")
+        elif url:
+            require_https_url("UPSTREAM_URL", url)
         role_arn = env_required(env, "TENANT_DATA_ROLE_ARN")
         if not _ROLE_ARN.match(role_arn):
             raise ConfigurationError("TENANT_DATA_ROLE_ARN", "must be an IAM role ARN")
@@ -70,4 +78,7 @@ class BffConfig:
             max_body_bytes=int(env_number(env, "MAX_BODY_BYTES", 256 * 1024, 1024, 6 * 1024 * 1024)),
             inference_profile_arn=env.get("INFERENCE_PROFILE_ARN", "").strip() or None,
             identity_keys=IdentityKeys.from_setting(env.get("SPOOF_IDENTITY_KEYS", "")),
+            tenant_registry=registry_source(env),
+            registry_cache_seconds=env_number(env, "TENANT_REGISTRY_CACHE_SECONDS", 30, 1, 60),
+            token_leeway_seconds=int(env_number(env, "OIDC_CLOCK_LEEWAY_SECONDS", 60, 0, 300)),
         )

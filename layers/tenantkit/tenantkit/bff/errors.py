@@ -34,6 +34,32 @@ class EnvelopeMissingError(BffError):
     audit_event, audit_outcome = "request.rejected", "unauthorized"
 
 
+class TokenExpiredAtBffError(BffError):
+    """The token behind a cached authorizer Allow has expired (or its expiry is unknown)."""
+
+    status, title, reason = 401, "Unauthorized", "token_expired"
+    audit_event, audit_outcome = "authz.unauthorized", "unauthorized"
+
+
+class AccessRevokedError(BffError):
+    """The tenant registry no longer admits the caller's tenant or app (suspended, disabled,
+    removed). The audit record has the registry reason; the client sees ``access_revoked``."""
+
+    status, title, reason = 403, "Forbidden", "access_revoked"
+    audit_event, audit_outcome = "authz.deny", "deny"
+
+    @property
+    def public_reason(self) -> str:
+        return "access_revoked"
+
+
+class RegistryUnavailableError(BffError):
+    """The tenant registry could not be read within the revocation bound: fail closed."""
+
+    status, title, reason = 503, "Service unavailable", "registry_unavailable"
+    audit_event, audit_outcome = "request.rejected", "error"
+
+
 class BadRequestError(BffError):
     status, title, reason = 400, "Bad request", "bad_request"
     audit_event, audit_outcome = "request.rejected", "rejected"
@@ -125,3 +151,8 @@ class SessionStoreUnavailableError(BffError):
     @property
     def public_reason(self) -> str:
         return "session_store_unavailable"  # the audit record has the precise reason
+class UpstreamRedirectError(UpstreamFailedError):
+    """The upstream answered 3xx: never followed (identity headers and SigV4 stay with the
+    configured host)."""
+
+    reason = "upstream_redirect"

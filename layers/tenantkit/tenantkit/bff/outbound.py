@@ -6,6 +6,13 @@ envelope as data: ``X-Tenant-Id``/``X-App-Id``/``X-Principal-Id``/``X-Session-Id
 ``X-Correlation-Id`` headers (HTTP mode), ``runtimeSessionId``/``runtimeUserId`` (AgentCore
 mode), and W3C ``traceparent``/``baggage`` in both. Nothing from the inbound request's headers
 is forwarded.
+
+Outbound safety: the HTTP upstream is https (plain http only to a loopback host, for local
+stacks), a redirect is never followed (a 3xx is a 502 ``upstream_redirect``: identity headers
+and a SigV4 signature never reach a host other than the configured one), and environment
+proxies are ignored. A plain-http agent reachable by others has no way to tell the BFF from
+anyone else who sends the same headers: only SigV4 (or mTLS in front of the agent) authenticates
+the caller.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from tenantkit.bff.errors import UpstreamFailedError, UpstreamTimeoutError
+from tenantkit.bff.errors import UpstreamFailedError, UpstreamRedirectError, UpstreamTimeoutError
+from tenantkit.config import require_https_url
 from tenantkit.envelope import IdentityEnvelope
+from tenantkit.exceptions import ConfigurationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +103,13 @@ def usage_of(body: bytes, content_type: str) -> dict[str, int]:
             if isinstance(usage.get(k), int) and not isinstance(usage.get(k), bool) and usage[k] >= 0}
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Replaces urllib's redirect handler: every 3xx surfaces as an HTTPError, nothing is re-sent."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
+
+
 class HttpUpstream:
     """POST the turn to an HTTP agent; optional SigV4 (the BFF's own role) for AWS targets."""
 
@@ -102,13 +118,29 @@ class HttpUpstream:
         self._url_provider = url_provider
         self._timeout = timeout_seconds
         self._sigv4_service = sigv4_service
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _RefuseRedirects())
+        self._checked_url: str | None = None
+
+    def _safe_url(self) -> str:
+        """The provider's URL, checked again here (a discovered URL changes at run time)."""
+        url = self._url_provider()
+        if url != self._checked_url:
+            try:
+                require_https_url("upstream URL", url)
+            except ConfigurationError:
+                raise UpstreamFailedError("upstream URL is not https", reason="upstream_url_unsafe") from None
+            self._checked_url = url
+        return url
 
     def invoke(self, request: UpstreamRequest) -> UpstreamResponse:
-        url = self._url_provider()
+        url = self._safe_url()
         headers = identity_headers(request)
         if self._sigv4_service:
-            headers = _sigv4_headers(url, request.payload, headers, self._sigv4_service)
+            try:
+                headers = _sigv4_headers(url, request.payload, headers, self._sigv4_service)
+            except Exception as exc:  # no credentials, botocore errors: a 502 with a reason, never a 500
+                raise UpstreamFailedError(f"could not sign the upstream call: {type(exc).__name__}",
+                                          reason="upstream_signing_failed") from None
         http_request = urllib.request.Request(url, data=request.payload, headers=headers, method="POST")  # noqa: S310
         try:
             with self._opener.open(http_request, timeout=self._timeout) as response:
@@ -116,6 +148,9 @@ class HttpUpstream:
                 content_type = response.headers.get("Content-Type", "application/json")
                 return UpstreamResponse(response.status, body, content_type, usage_of(body, content_type))
         except urllib.error.HTTPError as exc:
+            exc.close()  # the error carries the open response; nothing of it is read
+            if 300 <= exc.code < 400:
+                raise UpstreamRedirectError(f"upstream answered HTTP {exc.code}; redirects are not followed") from None
             raise UpstreamFailedError(f"upstream answered HTTP {exc.code}", reason="upstream_http_error") from None
         except TimeoutError:
             raise UpstreamTimeoutError("upstream did not answer in time") from None
@@ -133,8 +168,11 @@ def _sigv4_headers(url: str, payload: bytes, headers: dict[str, str], service: s
     from botocore.awsrequest import AWSRequest
 
     session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise LookupError("no AWS credentials")
     aws_request = AWSRequest(method="POST", url=url, data=payload, headers=headers)
-    SigV4Auth(session.get_credentials(), service, session.region_name or "us-east-1").add_auth(aws_request)
+    SigV4Auth(credentials, service, session.region_name or "us-east-1").add_auth(aws_request)
     return dict(aws_request.headers.items())
 
 

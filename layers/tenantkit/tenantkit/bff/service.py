@@ -13,6 +13,7 @@ from tenantkit.audit import emit_audit
 from tenantkit.bff.config import BffConfig
 from tenantkit.bff.errors import AbacDeniedError
 from tenantkit.bff.outbound import Upstream, UpstreamRequest, UpstreamResponse
+from tenantkit.bff.revocation import AccessGuard, RegistryStatus
 from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionBinding, SessionRepository
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.observability import bind_identity
@@ -28,12 +29,13 @@ class RequestContext:
 
 
 class BffService:
-    def __init__(self, *, config: BffConfig, store: SessionRepository, upstream: Upstream,
-                 policy: PolicyEngine) -> None:
+    def __init__(self, *, config: BffConfig, store: SessionRepository, upstream: Upstream, policy: PolicyEngine,
+                 access: AccessGuard | None = None) -> None:
         self.config = config
         self.store = store
         self.upstream = upstream
         self.policy = policy
+        self.access = access or access_guard(config)
 
     def me(self, ctx: RequestContext) -> dict[str, Any]:
         envelope = ctx.envelope
@@ -87,3 +89,10 @@ class BffService:
         decision = self.policy.authorize(ctx.envelope, action, resource)
         if not decision.allowed:
             raise AbacDeniedError(f"{action} is not permitted", reason=decision.reason)
+
+
+def access_guard(config: BffConfig) -> AccessGuard:
+    """Token expiry with the authorizer's leeway, and registry statuses within the configured bound."""
+    registry = (RegistryStatus(config.tenant_registry, bound_seconds=config.registry_cache_seconds)
+                if config.tenant_registry else None)
+    return AccessGuard(leeway_seconds=config.token_leeway_seconds, registry=registry)

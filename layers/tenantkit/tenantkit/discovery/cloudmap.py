@@ -7,13 +7,20 @@ with full-jitter exponential backoff of our own (botocore's retries are off), an
 last good instances are served for a bounded time (stale-if-error). After a failed refresh the
 next one waits a TTL (or, with nothing cached, a short cooldown), so an outage or a throttled
 account does not turn every request into a burst of retries.
+
+Whoever can register an instance in the service decides where the BFF sends identity headers,
+so an instance is used only if its URL is https and its host is on an allowlist from config
+(``CLOUDMAP_ALLOWED_HOST_SUFFIXES``): a DNS suffix matched on label boundaries, or an IP network.
+Other instances are skipped (and logged), never called.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +38,38 @@ RETRYABLE_CODES = frozenset(
      "InternalServerError"}
 )
 HEALTH_STATUSES = ("HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DNS_SUFFIX = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+class HostAllowlist:
+    """Hosts an instance URL may name: DNS suffixes (``agents.internal`` admits ``agents.internal``
+    and ``a.agents.internal``, never ``evilagents.internal``) and IP networks (``10.0.0.0/16``)."""
+
+    def __init__(self, entries: tuple[str, ...]) -> None:
+        if not entries:
+            raise ValueError("the host allowlist is empty: no instance could ever be used")
+        self.suffixes: tuple[str, ...] = ()
+        self.networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+        for raw in entries:
+            entry = raw.strip().lower().strip(".")
+            try:
+                self.networks += (ipaddress.ip_network(entry, strict=False),)
+                continue
+            except ValueError:
+                pass
+            if not _DNS_SUFFIX.match(entry) or "." not in entry:
+                raise ValueError(f"allowlist entry {raw!r} is neither a DNS suffix with a dot nor an IP network")
+            self.suffixes += (entry,)
+
+    def admits(self, host: str) -> bool:
+        host = host.lower()
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            name = host.removesuffix(".")
+            return any(name == s or name.endswith("." + s) for s in self.suffixes)
+        return any(address.version == n.version and address in n for n in self.networks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +106,7 @@ class CloudMapResolver:
         base_delay_seconds: float = 0.05,
         max_delay_seconds: float = 1.0,
         health_status: str = "HEALTHY",
-        scheme: str = "http",
+        allowed_hosts: tuple[str, ...],
         max_results: int = 100,
         failure_cooldown_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -87,7 +126,7 @@ class CloudMapResolver:
         self._base_delay = base_delay_seconds
         self._max_delay = max_delay_seconds
         self._health_status = health_status
-        self._scheme = scheme
+        self._allowlist = HostAllowlist(allowed_hosts)
         self._max_results = max_results
         self._cooldown = failure_cooldown_seconds
         self._clock = clock
@@ -111,7 +150,13 @@ class CloudMapResolver:
             raise ConfigurationError(missing, "is required when the other CLOUDMAP_* name is set")
         ttl = env_number(env, "CLOUDMAP_CACHE_TTL_SECONDS", 30, 1, 3600)
         stale_max = env_number(env, "CLOUDMAP_STALE_MAX_SECONDS", max(300.0, ttl), ttl, 86400)
-        return cls(namespace=namespace, service=service, ttl_seconds=ttl, stale_max_seconds=stale_max)
+        allowed = tuple(e.strip() for e in env.get("CLOUDMAP_ALLOWED_HOST_SUFFIXES", "").split(",") if e.strip())
+        try:
+            HostAllowlist(allowed)
+        except ValueError as exc:
+            raise ConfigurationError("CLOUDMAP_ALLOWED_HOST_SUFFIXES", str(exc)) from None
+        return cls(namespace=namespace, service=service, ttl_seconds=ttl, stale_max_seconds=stale_max,
+                   allowed_hosts=allowed)
 
     def resolve(self) -> Endpoint:
         """The next endpoint, round-robin over the cached instances; refreshes when the TTL ran out."""
@@ -185,21 +230,40 @@ class CloudMapResolver:
         attributes = MappingProxyType({str(k): str(v) for k, v in (instance.get("Attributes") or {}).items()})
         instance_id = str(instance.get("InstanceId", ""))
         url = attributes.get("url", "").strip()
-        if url:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+        if not url:
+            port = attributes.get("AWS_INSTANCE_PORT") or "443"
+            if ipv4 := attributes.get("AWS_INSTANCE_IPV4"):
+                host = ipv4
+            elif ipv6 := attributes.get("AWS_INSTANCE_IPV6"):
+                host = f"[{ipv6}]"
+            elif cname := attributes.get("AWS_INSTANCE_CNAME"):
+                host = cname
+            else:
                 return None
-            return Endpoint(url=url, instance_id=instance_id, attributes=attributes)
-        port = attributes.get("AWS_INSTANCE_PORT") or ("443" if self._scheme == "https" else "80")
-        if ipv4 := attributes.get("AWS_INSTANCE_IPV4"):
-            host = ipv4
-        elif ipv6 := attributes.get("AWS_INSTANCE_IPV6"):
-            host = f"[{ipv6}]"
-        elif cname := attributes.get("AWS_INSTANCE_CNAME"):
-            host = cname
-        else:
+            url = f"https://{host}:{port}"
+        problem = self._url_problem(url)
+        if problem is not None:
+            get_logger().warning("Cloud Map instance skipped", extra={
+                "namespace": self.namespace, "cloudmap_service": self.service, "instance_id": instance_id[:128],
+                "problem": problem})
             return None
-        return Endpoint(url=f"{self._scheme}://{host}:{port}", instance_id=instance_id, attributes=attributes)
+        return Endpoint(url=url, instance_id=instance_id, attributes=attributes)
+
+    def _url_problem(self, url: str) -> str | None:
+        """Why this instance URL must not be called, or None."""
+        parts = urlsplit(url)
+        try:
+            host = parts.hostname
+            parts.port  # noqa: B018 - a malformed port raises here
+        except ValueError:
+            return "malformed_url"
+        if parts.scheme != "https":
+            return "scheme_not_https"
+        if not host or "@" in parts.netloc or parts.query or parts.fragment:
+            return "malformed_url"
+        if not self._allowlist.admits(host):
+            return "host_not_allowed"
+        return None
 
     def _client_or_create(self) -> Any:
         """The injected client, or a servicediscovery client with botocore's retries off (ours apply)."""

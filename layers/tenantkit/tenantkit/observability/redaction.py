@@ -3,9 +3,18 @@
 Works on copies (the caller's event is never mutated) and on any shape: the message,
 extra keys, nested dicts and lists, exception text. Two kinds of rule:
 
-* by key: values under a sensitive key (any case, ``-``/``_`` alike) are replaced whole;
-* by shape: JWT-like strings, ``Bearer`` credentials, ``?code=``/``?token=`` query values,
-  cookie headers and STS credentials inside free text are replaced where they stand.
+* by key: values under a sensitive key (any case, ``-``/``_`` alike; an exact name, or a name
+  ending in a credential word such as ``..._token``, ``..._secret``, ``..._password``) are
+  replaced whole;
+* by shape: JWT-like strings, ``Bearer`` credentials, ``?code=``/``?token=``/``password=``
+  query values, credential header lines (``Cookie:``, ``X-Api-Key:``), PEM private key blocks,
+  and keyed credentials (``SessionToken``, ``client_secret``, ``apikey``, ``signature`` ...)
+  inside free text are replaced where they stand.
+
+Request paths and query strings carry text percent-encoded, once or more (``Bearer%20...``,
+``token%3D...``, ``%2574oken``): a string with ``%`` is also decoded (up to three rounds) and, if
+any rule fires on the decoded form, the decoded form with the rules applied is written instead.
+So every rule holds in every percent-encoding, not just the ones spelled out.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from tenantkit.observability.contract import REDACTED
 
@@ -41,40 +51,92 @@ SENSITIVE_KEYS: frozenset[str] = frozenset(
         "credentials",
         "x_api_key",
         "api_key",
+        "apikey",
+        "passwd",
+        "passphrase",
+        "private_key",
+        "signature",
+        "client_assertion",
     }
 )
+# A key whose normalized name ends with one of these is a credential too (``github_token``,
+# ``db_password``, ``x_amz_signature``, ``api_secret``): the class, not a list of examples.
+SENSITIVE_KEY_SUFFIXES: tuple[str, ...] = ("token", "secret", "password", "passwd", "passphrase", "apikey",
+                                           "privatekey", "secretkey", "signature", "authorization",
+                                           "cookie", "credentials")
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,3}")
-# A scheme word right after another ("Basic Bearer <credential>") is not the credential.
-_BEARER = re.compile(r"(?i)\b(bearer|basic)(?:\s+(?:bearer|basic)\b)*\s+[A-Za-z0-9._~+/=-]+")
+# A scheme word right after another ("Basic Bearer <credential>") is not the credential. "+" is
+# a space in form-encoded text ("Bearer+abc").
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(?:(?:\s|\+)+(?:bearer|basic)\b)*(?:\s|\+)+[A-Za-z0-9._~+/=-]+")
 _QUERY = re.compile(
     r"(?i)([?&;](?:code|token|id_token|access_token|refresh_token|client_secret|x-amz-security-token"
-    r"|x-amz-signature|x-amz-credential|sig|signature)=)[^&#\s\"']+"
+    r"|x-amz-signature|x-amz-credential|sig|signature|password|passwd|api_key|apikey|x-api-key|private_key"
+    r"|client_assertion)=)[^&#\s\"']+"
 )
 _HEADER_LINE = re.compile(
-    r"(?i)\b(authorization|cookie|set-cookie|x-amz-security-token)(\s*[:=]\s*)[^\r\n\"]+"
+    r"(?i)\b(authorization|cookie|set-cookie|x-amz-security-token|x-api-key|api-key)(\s*[:=]\s*)[^\r\n\"]+"
 )
 # Quotes may be backslash-escaped (JSON text held inside a JSON string: \"SessionToken\": \"...\").
+# "+" counts as a space around the separator: form-encoded JSON is '"signature":+"..."' once decoded.
 _KEYED_TEXT = re.compile(
     r"(?i)(\\?[\"']?(?:(?:aws[-_]?)?secret[-_]?access[-_]?key|(?:aws[-_]?)?session[-_]?token"
-    r"|client[-_]?secret|refresh[-_]?token|access[-_]?token|id[-_]?token|token)\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+    r"|client[-_]?secret|refresh[-_]?token|access[-_]?token|id[-_]?token|token"
+    r"|pass(?:word|wd|phrase)|(?:x[-_]?)?api[-_]?key|private[-_]?key|client[-_]?assertion|signature)"
+    r"\\?[\"']?[\s+]*[:=][\s+]*\\?[\"']?)"  # "+" is a space in form-encoded text
     r"[^\"'\s,}&#\\]+"
+)
+# PEM private keys of every kind (RSA, EC, OPENSSH, ENCRYPTED, PGP ... BLOCK), up to the END line
+# or, when the block was cut off, to the end of the text.
+# Spaces may arrive as "+" (form encoding).
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN[ +][A-Z0-9 +]*PRIVATE[ +]KEY(?:[ +]BLOCK)?-----.*?"
+    r"(?:-----END[ +][A-Z0-9 +]*PRIVATE[ +]KEY(?:[ +]BLOCK)?-----|\Z)",
+    re.DOTALL | re.IGNORECASE,
 )
 # Fast-path gate: a superset of every text rule above (each rule's match implies a hit here,
 # also inside JSON-escaped text), made of plain substring tests on the lowered text, which are
 # far cheaper than the rules. A serialized line with no sensitive key and no hit is emitted
 # as is; anything else goes through the full rules.
 _TRIGGER_WORDS = ("eyj", "bearer", "basic", "authorization", "cookie", "secret", "credential",
-                  "signature=", "code=", "sig=")
+                  "signature", "code=", "sig=", "passw", "passphrase", "apikey", "api_key", "api-key",
+                  "private", "assertion")
 # Also across JSON escapes in the serialized line ("token\n:" is serialized as token\\n:).
 _TOKEN_ASSIGNMENT = re.compile(r"token(?:\W|\\u[0-9a-f]{4}|\\[a-z])*[:=]")
+_MAX_DECODE_ROUNDS = 3
 
 
-def _triggered(text: str) -> bool:
-    lowered = text.lower()
+def _percent_decoded(text: str) -> str:
+    """``text`` percent-decoded until stable (at most three rounds: ``%25``-wrapped forms too)."""
+    for _ in range(_MAX_DECODE_ROUNDS):
+        if "%" not in text:
+            break
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+# Python's case-insensitive matching also lets these stand for ASCII letters ((?i)s matches the
+# long s U+017F): the gate folds them first, or "pa<long s>sword=" would pass it and match a rule.
+_REGEX_CASE_FOLDS = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i", "\u212a": "k"})
+
+
+def _folded(text: str) -> str:
+    return (text if text.isascii() else text.translate(_REGEX_CASE_FOLDS)).lower()
+
+
+def _triggered_plain(lowered: str) -> bool:
     if any(word in lowered for word in _TRIGGER_WORDS):
         return True
     return "token" in lowered and _TOKEN_ASSIGNMENT.search(lowered) is not None
+
+
+def _triggered(text: str) -> bool:
+    if _triggered_plain(_folded(text)):
+        return True
+    return "%" in text and _triggered_plain(_folded(_percent_decoded(text)))
 
 
 _key_verdicts: dict[str, bool] = {}
@@ -93,7 +155,8 @@ def is_sensitive_key(key: Any) -> bool:
         return False
     verdict = _key_verdicts.get(key)
     if verdict is None:
-        verdict = normalize_key(key) in _NORMALIZED_SENSITIVE_KEYS
+        normalized = normalize_key(key)
+        verdict = normalized in _NORMALIZED_SENSITIVE_KEYS or normalized.endswith(SENSITIVE_KEY_SUFFIXES)
         if len(_key_verdicts) < 4096:
             _key_verdicts[key] = verdict
     return verdict
@@ -119,22 +182,40 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps_redacted(record: dict[str, Any]) -> str:
-    """Serialize ``record`` as one JSON line with every rule applied."""
+    """Serialize ``record`` as one JSON line of ASCII with every rule applied.
+
+    ASCII-escaped (``\\u2028``, not the character): U+2028, U+2029 and U+0085 are line breaks to
+    some readers, and a record split in two is two broken records downstream.
+    """
     if not has_sensitive_key(record):
+        # The gate scans the unescaped text (an escape would hide a letter from it); ASCII text
+        # is already what ensure_ascii=True would write, so only non-ASCII lines serialize twice.
         text = json.dumps(record, default=_json_default, separators=(",", ":"), ensure_ascii=False)
         if not _triggered(text):
-            return text
-    return json.dumps(redact(record), default=str, separators=(",", ":"), ensure_ascii=False)
+            return text if text.isascii() else json.dumps(record, default=_json_default, separators=(",", ":"))
+    return json.dumps(redact(record), default=str, separators=(",", ":"))
 
 
-def redact_text(text: str) -> str:
-    if not _triggered(text):
-        return text
+def _apply_rules(text: str) -> str:
+    text = _PEM_PRIVATE_KEY.sub(REDACTED, text)
     text = _JWT.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _HEADER_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _QUERY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _KEYED_TEXT.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def redact_text(text: str) -> str:
+    if not _triggered(text):
+        return text
+    text = _apply_rules(text)
+    if "%" in text:
+        decoded = _percent_decoded(text)
+        if decoded != text:
+            redacted = _apply_rules(decoded)
+            if redacted != decoded:  # a credential hid behind percent-encoding: write the decoded form
+                return redacted
+    return text
 
 
 def redact(value: Any, *, _depth: int = 0) -> Any:
