@@ -290,7 +290,7 @@ def test_registry_bound_is_capped_at_60_seconds():
     with pytest.raises(ValueError):
         RegistryStatus("{}", bound_seconds=61)
     base = {"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "https://agent.example/x",
-            "TENANT_REGISTRY": registry()}
+            "TENANT_REGISTRY": registry(), "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/tenant-data"}
     assert ConfigFromEnv.from_env(base).registry_cache_seconds == 30
     for bad in ("61", "0", "soon"):
         with pytest.raises(ConfigurationError) as caught:
@@ -299,7 +299,8 @@ def test_registry_bound_is_capped_at_60_seconds():
 
 
 def test_bff_requires_the_tenant_registry():
-    env = {"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "https://agent.example/x"}
+    env = {"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "https://agent.example/x",
+           "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/tenant-data"}
     with pytest.raises(ConfigurationError) as caught:
         ConfigFromEnv.from_env(env)
     assert caught.value.variable == "TENANT_REGISTRY"

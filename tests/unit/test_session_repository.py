@@ -98,7 +98,8 @@ def test_bff_with_a_role_builds_tenant_scoped_clients():
     from tenantkit.bff import build_session_repository
     from tenantkit.bff.credentials import TenantScopedClients
 
-    config = BffConfig.from_env({"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://x",
+    config = BffConfig.from_env({"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "https://agent.example/x",
+                                 "TENANT_REGISTRY": '{"tenants": {}, "apps": {}}',
                                  "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/tenant-data"})
     repository = build_session_repository(config)
     assert isinstance(repository, DynamoDbSessionRepository)

@@ -46,7 +46,7 @@ def test_trust_policy_admits_only_the_bff_role_with_both_tags():
 
 def test_bff_role_may_only_assume_the_tenant_data_role_and_has_no_table_access():
     bff = RESOURCES["BffProxyFunction"]["Properties"]
-    statements = [s for policy in bff["Policies"] for s in policy["Statement"]]
+    statements = [s for policy in bff["Policies"] for s in _unconditional(policy["Statement"])]
     assert not any(str(a).startswith("dynamodb:") for s in statements for a in _list(s["Action"]))
     assume = RESOURCES["BffAssumeTenantDataRole"]["Properties"]
     assert assume["Roles"] == [{"Ref": "BffProxyFunctionRole"}]
@@ -107,3 +107,14 @@ def test_cedar_and_iam_use_the_same_tenant_attribute():
     assert "${aws:PrincipalTag/tenant_id}" in LEADING_KEYS and "${aws:PrincipalTag/app_id}" in LEADING_KEYS
     trust = RESOURCES["TenantDataRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert set(trust["Condition"]["StringLike"]) == {f"aws:RequestTag/{TAG_TENANT}", f"aws:RequestTag/{TAG_APP}"}
+
+
+def _unconditional(statements: list) -> list[dict]:
+    """Every statement, both branches of an ``Fn::If`` included (``AWS::NoValue`` dropped)."""
+    flat = []
+    for statement in statements:
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            flat.extend(b for b in statement["Fn::If"][1:] if isinstance(b, dict) and "Action" in b)
+        else:
+            flat.append(statement)
+    return flat
