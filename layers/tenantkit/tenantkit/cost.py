@@ -21,7 +21,7 @@ from typing import Any
 
 from tenantkit.config import env_required
 from tenantkit.envelope import IdentityEnvelope
-from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.exceptions import ArgumentTypeError, ConfigurationError, CostAttributionError
 from tenantkit.observability.pseudonym import SessionIdPolicy, session_id_policy
 from tenantkit.observability.redaction import redact_text
 
@@ -35,12 +35,6 @@ PROFILE_ARN = re.compile(
 METADATA_KEYS = ("tenant_id", "app_id", "session_id", "agent_name")
 _METADATA_VALUE = re.compile(r"^[a-zA-Z0-9:_@$#=/+,.-]{1,256}\Z")
 _RESERVED_KWARGS = frozenset({"modelId", "requestMetadata"})
-
-
-class CostAttributionError(TenantkitError, ValueError):
-    """A value that cannot go into requestMetadata (shape, length, or it looks like a secret)."""
-
-    reason = "cost_attribution_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +137,7 @@ def converse(
     """
     reserved = sorted(_RESERVED_KWARGS & kwargs.keys())
     if reserved:
-        raise TypeError(f"converse() sets {', '.join(reserved)} itself")
+        raise ArgumentTypeError(f"converse() sets {', '.join(reserved)} itself")
     profile = profile or InferenceProfileConfig.from_env()
     metadata = request_metadata(envelope, session_id=session_id, agent_name=agent_name)
     response = client.converse(modelId=profile.inference_profile_arn, messages=list(messages),

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tenantkit.exceptions import EnvelopeError
+
 ENVELOPE_VERSION = "1"
 
 # Identifiers the platform mints (tenant_id, app_id) and ids it propagates downstream.
@@ -21,10 +23,6 @@ _IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$"
 
 # Context keys that carry lists; everything else in the envelope is a scalar.
 _LIST_FIELDS = ("roles", "scopes")
-
-
-class EnvelopeError(ValueError):
-    """An authorizer context that does not hold a valid envelope."""
 
 
 class IdentityEnvelope(BaseModel):

@@ -23,6 +23,7 @@ from tenantkit.exceptions import (
     AlgorithmNotAllowedError,
     AudienceMismatchError,
     CriticalHeaderError,
+    InvalidArgumentError,
     InvalidClaimError,
     InvalidSignatureError,
     IssuerMismatchError,
@@ -94,7 +95,7 @@ class JwtVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not audiences:
-            raise ValueError("at least one audience is required")
+            raise InvalidArgumentError("at least one audience is required")
         self._issuers = IssuerPolicy(issuers)
         self._audiences = frozenset(audiences)
         self._jwks_uri = jwks_uri
@@ -197,7 +198,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError("duplicate member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
+            raise MalformedTokenError("duplicate JSON member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
         result[key] = value
     return result
 

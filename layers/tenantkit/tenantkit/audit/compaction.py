@@ -28,8 +28,14 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from tenantkit.audit.exceptions import (
+    CompactionError,
+    CompactionEventError,
+    CompactionQueryError,
+    CompactionTimeoutError,
+)
 from tenantkit.config import env_number, env_required
-from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.exceptions import ConfigurationError
 
 SQL_FILE = "compact_audit_partition.sql"
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -38,34 +44,6 @@ _DT = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9_.=-]+/)*\Z")  # goes into an SQL literal: no quotes, ever
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}\Z")
-
-
-class CompactionError(TenantkitError):
-    """A partition could not be compacted."""
-
-    reason = "compaction_failed"
-
-
-class CompactionEventError(CompactionError):
-    reason = "compaction_event_invalid"
-
-
-class CompactionQueryError(CompactionError):
-    """Athena ended the query FAILED or CANCELLED; ``athena_reason`` is Athena's own explanation."""
-
-    reason = "compaction_query_failed"
-
-    def __init__(self, dt: str, query_execution_id: str, state: str, athena_reason: str) -> None:
-        self.dt, self.query_execution_id, self.state, self.athena_reason = dt, query_execution_id, state, athena_reason
-        super().__init__(f"dt={dt}: query {query_execution_id} {state}: {athena_reason}")
-
-
-class CompactionTimeoutError(CompactionError):
-    reason = "compaction_timeout"
-
-    def __init__(self, dt: str, query_execution_id: str, waited_seconds: float) -> None:
-        self.dt, self.query_execution_id = dt, query_execution_id
-        super().__init__(f"dt={dt}: query {query_execution_id} not finished after {waited_seconds:.0f} s; stopped")
 
 
 def validate_dt(value: object) -> str:

@@ -30,19 +30,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tenantkit.audit.exceptions import SinkEventError
 from tenantkit.audit.schema import AuditRecord
 from tenantkit.audit.storage import AuditStorage, storage_from_uri
-from tenantkit.exceptions import TenantkitError
 from tenantkit.observability import get_logger
 from tenantkit.observability.redaction import redact_text
 
 MAX_QUARANTINE_RAW = 8192
-
-
-class SinkEventError(TenantkitError):
-    """The invocation event is neither a CloudWatch Logs nor an SQS event."""
-
-    reason = "sink_event_unknown"
 
 
 @dataclass

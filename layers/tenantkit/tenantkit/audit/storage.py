@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from tenantkit.audit.exceptions import StorageKeyError
+from tenantkit.exceptions import ConfigurationError
+
 DEFAULT_LOCAL_ROOT = ".tenantkit/audit"
+AUDIT_STORE = "AUDIT_STORE"  # the variable the URI comes from
 
 
 class AuditStorage(Protocol):
@@ -50,7 +54,7 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if self.root.resolve() not in path.parents:
-            raise ValueError("key escapes the storage root")
+            raise StorageKeyError("key escapes the storage root")
         return path
 
 
@@ -92,12 +96,13 @@ def storage_from_uri(uri: str | None) -> AuditStorage:
     parts = urlsplit(uri)
     if parts.scheme == "s3":
         if not parts.netloc:
-            raise ValueError("s3:// URI needs a bucket")
+            raise ConfigurationError(AUDIT_STORE, "an s3:// URI needs a bucket")
         return S3Storage(parts.netloc, parts.path)
     if parts.scheme == "file":
         return LocalStorage(parts.path)
     if parts.scheme:
-        raise ValueError(f"unsupported audit store scheme {parts.scheme!r}")
+        raise ConfigurationError(AUDIT_STORE,
+                                 f"unsupported scheme {parts.scheme!r} (use s3://, file:// or a directory)")
     return LocalStorage(uri)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from tenantkit.bff.api import BffApi
 from tenantkit.bff.config import BffConfig
-from tenantkit.bff.errors import ServiceMisconfiguredError, UpstreamFailedError
+from tenantkit.bff.exceptions import ServiceMisconfiguredError, UpstreamFailedError
 from tenantkit.bff.outbound import AgentCoreUpstream, HttpUpstream, Upstream
 from tenantkit.bff.service import BffService
 from tenantkit.bff.sessions import SessionStore

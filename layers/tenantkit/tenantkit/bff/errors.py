@@ -1,106 +1,37 @@
-"""BFF errors: each maps to one HTTP status, one problem type and one audit event.
-
-The reason codes are stable (dashboards and the rejection table use them).
-"""
+"""Kept so existing imports work: the BFF's errors live in :mod:`tenantkit.bff.exceptions`."""
 
 from __future__ import annotations
 
-from tenantkit.exceptions import TenantkitError
+from tenantkit.bff.exceptions import (
+    AbacDeniedError,
+    BadRequestError,
+    BffError,
+    EnvelopeMissingError,
+    PayloadTooLargeError,
+    RouteNotFoundError,
+    ServiceMisconfiguredError,
+    SessionConflictError,
+    SessionExpiredError,
+    SessionNotFoundError,
+    TenantSpoofError,
+    UnsupportedMediaTypeError,
+    UpstreamFailedError,
+    UpstreamTimeoutError,
+)
 
-
-class BffError(TenantkitError):
-    status = 500
-    title = "Internal error"
-    reason = "internal_error"
-    audit_event: str | None = None  # the audit event_type written for this rejection
-    audit_outcome = "error"
-
-    def __init__(self, detail: str = "", *, reason: str | None = None) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
-        if reason is not None:
-            self.reason = reason
-
-    @property
-    def public_reason(self) -> str:
-        """The reason shown to the client (the audit record always has the precise one)."""
-        return self.reason
-
-
-class EnvelopeMissingError(BffError):
-    """No valid envelope in the authorizer context: the BFF is not behind the authorizer."""
-
-    status, title, reason = 401, "Unauthorized", "envelope_missing"
-    audit_event, audit_outcome = "request.rejected", "unauthorized"
-
-
-class BadRequestError(BffError):
-    status, title, reason = 400, "Bad request", "bad_request"
-    audit_event, audit_outcome = "request.rejected", "rejected"
-
-
-class UnsupportedMediaTypeError(BffError):
-    status, title, reason = 415, "Unsupported media type", "unsupported_media_type"
-    audit_event, audit_outcome = "request.rejected", "rejected"
-
-
-class RouteNotFoundError(BffError):
-    status, title, reason = 404, "Not found", "route_not_found"
-
-
-class ServiceMisconfiguredError(BffError):
-    status, title, reason = 503, "Service unavailable", "service_misconfigured"
-
-
-class PayloadTooLargeError(BffError):
-    status, title, reason = 413, "Payload too large", "payload_too_large"
-    audit_event, audit_outcome = "request.rejected", "rejected"
-
-
-class TenantSpoofError(BffError):
-    """An identity value in the request differs from the verified envelope."""
-
-    status, title, reason = 403, "Forbidden", "tenant_spoof"
-    audit_event, audit_outcome = "tenant.spoof_rejected", "deny"
-
-    def __init__(self, detail: str, *, location: str, field: str) -> None:
-        super().__init__(detail)
-        self.location = location
-        self.field = field
-
-
-class AbacDeniedError(BffError):
-    status, title, reason = 403, "Forbidden", "abac_denied"
-    audit_event, audit_outcome = "abac.deny", "deny"
-
-
-class SessionNotFoundError(BffError):
-    """Unknown, foreign (other tenant/app/principal) or expired: all answered alike."""
-
-    status, title, reason = 404, "Not found", "session_not_found"
-    audit_event, audit_outcome = "session.rejected", "deny"
-
-    @property
-    def public_reason(self) -> str:
-        return "session_not_found"  # never reveal that the id exists for someone else
-
-
-class SessionExpiredError(SessionNotFoundError):
-    """Only the owner gets here (ownership is checked first), so saying "expired" is safe."""
-
-    reason = "session_expired"
-    audit_event = "session.expired"
-
-    @property
-    def public_reason(self) -> str:
-        return "session_expired"
-
-
-class UpstreamTimeoutError(BffError):
-    status, title, reason = 504, "Upstream timeout", "upstream_timeout"
-    audit_event, audit_outcome = "upstream.error", "error"
-
-
-class UpstreamFailedError(BffError):
-    status, title, reason = 502, "Bad gateway", "upstream_failed"
-    audit_event, audit_outcome = "upstream.error", "error"
+__all__ = [
+    "AbacDeniedError",
+    "BadRequestError",
+    "BffError",
+    "EnvelopeMissingError",
+    "PayloadTooLargeError",
+    "RouteNotFoundError",
+    "ServiceMisconfiguredError",
+    "SessionConflictError",
+    "SessionExpiredError",
+    "SessionNotFoundError",
+    "TenantSpoofError",
+    "UnsupportedMediaTypeError",
+    "UpstreamFailedError",
+    "UpstreamTimeoutError",
+]

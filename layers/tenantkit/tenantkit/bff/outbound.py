@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from tenantkit.bff.errors import UpstreamFailedError, UpstreamTimeoutError
+from tenantkit.bff.exceptions import UpstreamFailedError, UpstreamTimeoutError
 from tenantkit.envelope import IdentityEnvelope
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tenantkit.bff.errors import SessionExpiredError, SessionNotFoundError
+from tenantkit.bff.exceptions import SessionConflictError, SessionExpiredError, SessionNotFoundError
 from tenantkit.envelope import IdentityEnvelope
 
 SESSION_ID_PATTERN = re.compile(r"^s_[A-Za-z0-9_-]{43}\Z")
@@ -56,10 +56,6 @@ class SessionBinding:
     def public(self) -> dict[str, Any]:
         return {"session_id": self.session_id, "app_id": self.app_id, "tenant_id": self.tenant_id,
                 "created_at": self.created_at, "expires_at": self.expires_at}
-
-
-class SessionConflictError(Exception):
-    """The session id is already bound (the conditional write lost)."""
 
 
 def tenant_key(app_id: str, tenant_id: str, session_id: str) -> str:

@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tenantkit.config import env_number
-from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.discovery.exceptions import DiscoveryError
+from tenantkit.exceptions import ConfigurationError, InvalidArgumentError
 from tenantkit.observability import get_logger
 
 RETRYABLE_CODES = frozenset(
@@ -40,12 +41,6 @@ class Endpoint:
     url: str
     instance_id: str
     attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-class DiscoveryError(TenantkitError):
-    """No usable upstream: discovery failed and nothing fresh enough is cached."""
-
-    reason = "upstream_discovery_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +70,9 @@ class CloudMapResolver:
         rng: random.Random | None = None,
     ) -> None:
         if health_status not in HEALTH_STATUSES:
-            raise ValueError(f"health_status must be one of {', '.join(HEALTH_STATUSES)}")
+            raise InvalidArgumentError(f"health_status must be one of {', '.join(HEALTH_STATUSES)}")
         if max_attempts < 1 or not 1 <= max_results <= 1000:
-            raise ValueError("max_attempts must be >= 1 and max_results within 1..1000")
+            raise InvalidArgumentError("max_attempts must be >= 1 and max_results within 1..1000")
         self.namespace = namespace
         self.service = service
         self._client = client

@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 
 from tenantkit.observability.contract import FORBIDDEN_METRIC_DIMENSIONS, METRIC_DIMENSIONS
+from tenantkit.observability.exceptions import ForbiddenDimensionError
 from tenantkit.observability.logger import service_name
-
-
-class ForbiddenDimensionError(ValueError):
-    """A metric dimension outside the contract (or an identity field) was requested."""
 
 
 def check_dimensions(dimensions: dict[str, str | None]) -> None:
