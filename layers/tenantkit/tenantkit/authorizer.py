@@ -38,6 +38,7 @@ from tenantkit.jwks import JwksCache
 from tenantkit.observability import bind_identity, get_logger
 from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
 from tenantkit.observability.handler import correlation_id_of
+from tenantkit.observability.settings import ObservabilitySettings
 from tenantkit.registry import RegistryProvider
 from tenantkit.verifier import JwtVerifier
 
@@ -140,6 +141,7 @@ class FailClosedAuthorizer:
 def load_authorizer(environ: Mapping[str, str] | None = None) -> RequestAuthorizer | FailClosedAuthorizer:
     """Build the authorizer from the environment once, at init."""
     try:
+        ObservabilitySettings.from_env(environ)
         config = AuthorizerConfig.from_env(environ)
     except ConfigurationError as error:
         return FailClosedAuthorizer(error)

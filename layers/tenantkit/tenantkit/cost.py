@@ -24,6 +24,7 @@ from tenantkit.envelope import IdentityEnvelope
 from tenantkit.exceptions import ArgumentTypeError, ConfigurationError, CostAttributionError
 from tenantkit.observability.pseudonym import SessionIdPolicy, session_id_policy
 from tenantkit.observability.redaction import redact_text
+from tenantkit.observability.settings import observability_settings
 
 PROFILE_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12})"
@@ -82,8 +83,7 @@ def attributed_session_id(session_id: str | None) -> str | None:
     are another store with other readers, and the raw id is a bearer of session continuity."""
     policy = session_id_policy()
     if policy.mode != "hashed":
-        key = os.environ.get("TENANTKIT_LOG_HASH_KEY", "")
-        policy = SessionIdPolicy("hashed", key.encode() if key else None)
+        policy = SessionIdPolicy("hashed", observability_settings().log_hash_key)
     return policy.apply(session_id)
 
 

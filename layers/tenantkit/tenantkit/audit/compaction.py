@@ -36,6 +36,7 @@ from tenantkit.audit.exceptions import (
 )
 from tenantkit.config import env_number, env_required
 from tenantkit.exceptions import ConfigurationError
+from tenantkit.observability.settings import ObservabilitySettings
 
 SQL_FILE = "compact_audit_partition.sql"
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -106,6 +107,7 @@ class CompactionConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CompactionConfig:
         env = os.environ if environ is None else environ
+        ObservabilitySettings.from_env(env)  # a bad logging setting fails here, at init
         bucket = env_required(env, "AUDIT_BUCKET")
         if not _BUCKET.match(bucket):
             raise ConfigurationError("AUDIT_BUCKET", "must be an S3 bucket name")

@@ -35,6 +35,7 @@ from tenantkit.audit.schema import AuditRecord
 from tenantkit.audit.storage import AuditStorage, storage_from_uri
 from tenantkit.observability import get_logger
 from tenantkit.observability.redaction import redact_text
+from tenantkit.observability.settings import ObservabilitySettings
 
 MAX_QUARANTINE_RAW = 8192
 
@@ -63,6 +64,7 @@ class AuditSink:
     @classmethod
     def from_env(cls) -> AuditSink:
         """``AUDIT_STORE`` = ``s3://bucket/prefix`` or a directory (default ``.tenantkit/audit``)."""
+        ObservabilitySettings.from_env()  # a bad logging setting fails here, at init
         return cls(storage_from_uri(os.environ.get("AUDIT_STORE")))
 
     def ingest(self, lines: Iterable[str], *, key: str, source: str, strict: bool = True) -> IngestResult:

@@ -13,6 +13,7 @@ from tenantkit.bff.service import BffService
 from tenantkit.bff.sessions import SessionStore
 from tenantkit.exceptions import ConfigurationError, TenantkitError
 from tenantkit.observability import get_logger
+from tenantkit.observability.settings import ObservabilitySettings
 
 __all__ = ["BffApi", "BffConfig", "BffService", "SessionStore", "build_upstream", "load_bff"]
 
@@ -44,6 +45,7 @@ def build_upstream(config: BffConfig, environ: Mapping[str, str] | None = None) 
 
 def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
     try:
+        ObservabilitySettings.from_env(environ)
         config = BffConfig.from_env(environ)
         upstream = build_upstream(config, environ)
     except ConfigurationError as error:

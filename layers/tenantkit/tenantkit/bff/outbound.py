@@ -11,7 +11,6 @@ is forwarded.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import urllib.error
@@ -23,6 +22,7 @@ from urllib.parse import quote
 
 from tenantkit.bff.exceptions import UpstreamFailedError, UpstreamTimeoutError
 from tenantkit.envelope import IdentityEnvelope
+from tenantkit.observability.settings import lambda_trace_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ def identity_headers(request: UpstreamRequest) -> dict[str, str]:
         "X-Principal-Type": envelope.principal_type,
         "X-Session-Id": request.session_id,
         "X-Correlation-Id": request.correlation_id,
-        "traceparent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+        "traceparent": traceparent(lambda_trace_header()),
         "baggage": baggage(envelope),
     }
 
@@ -164,7 +164,7 @@ class AgentCoreUpstream:
             "contentType": request.content_type,
             "accept": "application/json",
             "payload": request.payload,
-            "traceParent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+            "traceParent": traceparent(lambda_trace_header()),
             "baggage": baggage(request.envelope),
         }
         if self._qualifier:

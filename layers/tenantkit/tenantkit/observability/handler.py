@@ -8,12 +8,12 @@ tenant's request survives into the next invocation of a warm container.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tenantkit.observability.logger import get_logger, service_name
+from tenantkit.observability.settings import observability_settings
 from tenantkit.observability.state import begin_request, end_request
 from tenantkit.observability.tracing import traced, tracing_enabled
 
@@ -38,12 +38,11 @@ def observe(handler: Handler) -> Handler:
     as every other line (tokens, cookies, codes and credentials never reach the log).
     """
     traced_handler: list[Callable[[Any, Any], Any]] = []  # built on first traced call, then reused
-    log_event = os.environ.get("POWERTOOLS_LOGGER_LOG_EVENT", "").strip().lower() in ("1", "true", "yes", "on")
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
         begin_request(context, correlation_id=correlation_id_of(event, context))
-        if log_event:
+        if observability_settings().log_event:
             get_logger().info(event)
         try:
             if tracing_enabled():

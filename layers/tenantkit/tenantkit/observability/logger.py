@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,9 @@ _loggers: dict[str, Logger] = {}
 
 
 def service_name() -> str:
-    return os.environ.get("POWERTOOLS_SERVICE_NAME", "tenantkit")
+    from tenantkit.observability.settings import observability_settings
+
+    return observability_settings().service_name
 
 
 def get_logger(service: str | None = None) -> Logger:
