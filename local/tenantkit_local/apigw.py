@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tenantkit.envelope import rest_integration_context
 from tenantkit_local.loopback import LoopbackHttpServer
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
@@ -149,8 +150,7 @@ class LocalApiGateway(LoopbackHttpServer):
             if not policy_allows(policy, method_arn):
                 reason = policy.get("context", {}).get("reason", "")
                 return self._gateway_response(403, "Forbidden", request_id, reason=reason)
-            context = {k: str(v).lower() if isinstance(v, bool) else str(v)
-                       for k, v in (policy.get("context") or {}).items()}
+            context = rest_integration_context(policy.get("context") or {})
             context["principalId"] = policy.get("principalId", "")
         integration = route.integration
         if integration.get("type") == "mock":

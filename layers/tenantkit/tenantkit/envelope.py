@@ -10,16 +10,18 @@ stringified forms.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tenantkit.exceptions import EnvelopeError
+from tenantkit.identifiers import ENVELOPE_ID
 
 ENVELOPE_VERSION = "1"
 
 # Identifiers the platform mints (tenant_id, app_id) and ids it propagates downstream.
-_IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$"
+_IDENT = ENVELOPE_ID
 
 # Context keys that carry lists; everything else in the envelope is a scalar.
 _LIST_FIELDS = ("roles", "scopes")
@@ -94,6 +96,12 @@ class IdentityEnvelope(BaseModel):
         except ValidationError as exc:
             fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
             raise EnvelopeError(f"invalid envelope fields: {', '.join(fields)}") from None
+
+
+def rest_integration_context(context: Mapping[str, Any]) -> dict[str, str]:
+    """An authorizer context as API Gateway hands it to a REST integration: every value a
+    string, booleans as ``true``/``false`` (the local gateway and the test events use this)."""
+    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in context.items()}
 
 
 def _decode_list(name: str, value: Any) -> tuple[str, ...]:

@@ -28,12 +28,14 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from tenantkit import aws
 from tenantkit.audit.exceptions import (
     CompactionError,
     CompactionEventError,
     CompactionQueryError,
     CompactionTimeoutError,
 )
+from tenantkit.aws import jittered_backoff
 from tenantkit.config import env_number, env_required
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.observability.settings import ObservabilitySettings
@@ -241,8 +243,7 @@ class AthenaCompactor:
 
     def backoff(self, attempt: int) -> float:
         """Exponential, capped, "equal jitter": half the step fixed, half random."""
-        step = min(self.max_delay, self.first_delay * 2 ** min(attempt, 32))
-        return step / 2 + self._rng.uniform(0, step / 2)
+        return jittered_backoff(self._rng, attempt, base=self.first_delay, cap=self.max_delay, equal=True)
 
     def _stop(self, query_id: str) -> None:
         try:
@@ -255,7 +256,4 @@ class AthenaCompactor:
 
 
 def _client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(service, config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+    return aws.client(service, max_attempts=5)

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenantkit.identifiers import AUDIT_ID
+
 SCHEMA_VERSION = "1"
 
 EventType = Literal[
@@ -31,7 +33,7 @@ EventType = Literal[
 ]
 Outcome = Literal["allow", "deny", "unauthorized", "rejected", "success", "error"]
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$"
+_ID = AUDIT_ID
 _TS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from tenantkit import aws
 from tenantkit.audit.exceptions import StorageKeyError
 from tenantkit.exceptions import ConfigurationError
 
@@ -107,7 +108,4 @@ def storage_from_uri(uri: str | None) -> AuditStorage:
 
 
 def _s3_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+    return aws.client("s3", max_attempts=3)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from tenantkit import aws
 from tenantkit.bff.exceptions import UpstreamFailedError, UpstreamTimeoutError
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.observability.settings import lambda_trace_header
@@ -150,11 +151,7 @@ class AgentCoreUpstream:
         self._client: Any = None
 
     def _default_client(self) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client("bedrock-agentcore", config=Config(
-            read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"}))
+        return aws.client("bedrock-agentcore", max_attempts=1, connect_timeout=2, read_timeout=self._timeout)
 
     def parameters(self, request: UpstreamRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -183,7 +180,7 @@ class AgentCoreUpstream:
         except (ReadTimeoutError, ConnectTimeoutError):
             raise UpstreamTimeoutError("agent runtime did not answer in time") from None
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            code = aws.error_code(exc) or "Unknown"
             raise UpstreamFailedError(f"agent runtime error {code}", reason="upstream_agentcore_error") from None
         except BotoCoreError:
             raise UpstreamFailedError("agent runtime unreachable", reason="upstream_unreachable") from None

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tenantkit import aws
 from tenantkit.bff.exceptions import SessionConflictError, SessionExpiredError, SessionNotFoundError
 from tenantkit.envelope import IdentityEnvelope
 
@@ -114,7 +115,7 @@ class SessionStore:
         try:
             self.client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
                 raise SessionConflictError(session_id) from None
             raise
         return binding
@@ -148,7 +149,7 @@ class SessionStore:
                                            ":p": {"S": envelope.principal_id}},
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
                 raise SessionNotFoundError("no such session", reason="session_not_owned") from None
             raise
 
@@ -173,14 +174,5 @@ def _binding(item: dict[str, Any]) -> SessionBinding:
     )
 
 
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-
-
 def _default_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("dynamodb", config=Config(connect_timeout=1, read_timeout=2,
-                                                  retries={"max_attempts": 3, "mode": "standard"}))
+    return aws.client("dynamodb", max_attempts=3, connect_timeout=1, read_timeout=2)

@@ -8,17 +8,17 @@ tenant's request survives into the next invocation of a warm container.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tenantkit.identifiers import CORRELATION_ID_RE
 from tenantkit.observability.logger import get_logger, service_name
 from tenantkit.observability.settings import observability_settings
 from tenantkit.observability.state import begin_request, end_request
 from tenantkit.observability.tracing import traced, tracing_enabled
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")  # \Z: "$" would admit a trailing newline
+_CORRELATION_ID = CORRELATION_ID_RE
 
 
 def correlation_id_of(event: Any, context: Any) -> str | None:
