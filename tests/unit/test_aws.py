@@ -15,7 +15,8 @@ def test_client_has_standard_retries_with_the_given_attempts_and_timeouts(monkey
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     client = aws.client("s3", max_attempts=1, connect_timeout=1, read_timeout=2)
     config = client.meta.config
-    assert config.retries == {"max_attempts": 1, "mode": "standard"}
+    # botocore normalizes the Config's max_attempts (retries) into total_max_attempts (calls)
+    assert config.retries == {"total_max_attempts": 2, "mode": "standard"}
     assert (config.connect_timeout, config.read_timeout) == (1, 2)
 
 
