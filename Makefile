@@ -22,7 +22,7 @@ export AWS_EC2_METADATA_DISABLED := true
 help:
 	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
 	@echo "make test   - set up, lint, sam validate/build, terraform checks, tests"
-	@echo "make bench  - print performance figures against the DESIGN.md budgets"
+	@echo "make bench  - print performance figures against their budgets"
 	@echo "make template-smoke       - fast template checks: terraform fmt/validate/test, sam validate --lint"
 	@echo "make template-smoke-full  - release checks: + checkov, gitlab-ci schema, sam build, backend keys, mock plans"
 
