@@ -146,7 +146,7 @@ def test_every_tenantkit_subcommand_a_document_names_exists():
 
 @lru_cache(maxsize=1)
 def _code_text() -> str:
-    roots = [ROOT / d for d in ("layers", "functions", "local", "tests", "bench", "terraform")]
+    roots = [ROOT / d for d in ("layers", "functions", "local", "bench", "terraform")]
     files = [p for r in roots for p in r.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES
              and ".terraform" not in p.parts and "docs" not in p.parts]
     files += [ROOT / "Makefile", ROOT / "template.yaml"]
