@@ -51,8 +51,12 @@ setup: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 demo: $(BIN)/.installed
 	$(BIN)/tenantkit demo
 
+# mypy --strict (settings in pyproject.toml): the layer as a package, then each handler on its
+# own (the four functions/*/app.py share a module name).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check layers functions local tests bench
+	$(BIN)/mypy -p tenantkit
+	for handler in functions/*/app.py; do $(BIN)/mypy $$handler || exit 1; done
 
 sam-validate: $(SAM_VENV)/bin/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml

@@ -42,6 +42,17 @@ from tenantkit.observability.settings import ObservabilitySettings
 from tenantkit.registry import RegistryProvider
 from tenantkit.verifier import JwtVerifier
 
+__all__ = [
+    "UNAUTHORIZED",
+    "Decision",
+    "FailClosedAuthorizer",
+    "RequestAuthorizer",
+    "allow_policy",
+    "api_resource_arn",
+    "extract_bearer_token",
+    "load_authorizer",
+]
+
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway maps to 401
 _METHOD_ARN = re.compile(
     r"^arn:(aws[a-z-]*):execute-api:([a-z0-9-]+):(\d{12}):([A-Za-z0-9]+)/([A-Za-z0-9_.-]+)/"

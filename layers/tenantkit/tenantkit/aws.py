@@ -7,7 +7,7 @@ calls it once per container, on its first request), never at module import.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["client", "error_code", "jittered_backoff"]
@@ -22,10 +22,11 @@ def client(service: str, *, max_attempts: int, connect_timeout: float | None = N
     import boto3
     from botocore.config import Config
 
-    timeouts = {name: value for name, value in (("connect_timeout", connect_timeout),
-                                                 ("read_timeout", read_timeout)) if value is not None}
-    return boto3.client(service, config=Config(retries={"max_attempts": max_attempts, "mode": "standard"},
-                                               **timeouts))
+    # Only the timeouts given: botocore reads an explicit None as "no timeout at all".
+    timeouts: dict[str, Any] = {name: value for name, value in (("connect_timeout", connect_timeout),
+                                                                 ("read_timeout", read_timeout)) if value is not None}
+    create: Callable[..., Any] = boto3.client  # any service name, so not one of the stubs' literal overloads
+    return create(service, config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}, **timeouts))
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -43,7 +44,7 @@ def jittered_backoff(rng: random.Random, attempt: int, *, base: float, cap: floa
 
     Full jitter (the default) draws from ``[0, step]``, which spreads a fleet of callers best;
     ``equal=True`` keeps half the step fixed, for a poller that should not hammer early."""
-    step = min(cap, base * 2 ** min(attempt, 32))
+    step = min(cap, base * 2.0 ** min(attempt, 32))
     if equal:
         return step / 2 + rng.uniform(0, step / 2)
     return rng.uniform(0, step)

@@ -26,6 +26,17 @@ from tenantkit.observability.pseudonym import SessionIdPolicy, session_id_policy
 from tenantkit.observability.redaction import redact_text
 from tenantkit.observability.settings import observability_settings
 
+__all__ = [
+    "METADATA_KEYS",
+    "PROFILE_ARN",
+    "ConverseResult",
+    "InferenceProfileConfig",
+    "attributed_session_id",
+    "converse",
+    "request_metadata",
+    "usage_of",
+]
+
 PROFILE_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12})"
     r":application-inference-profile/(?P<id>[a-zA-Z0-9]{1,64})\Z"

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tenantkit.exceptions import EnvelopeError
 from tenantkit.identifiers import ENVELOPE_ID
 
-ENVELOPE_VERSION = "1"
+__all__ = [
+    "ENVELOPE_VERSION",
+    "EnvelopeError",
+    "IdentityEnvelope",
+    "rest_integration_context",
+]
+
+ENVELOPE_VERSION: Literal["1"] = "1"
 
 # Identifiers the platform mints (tenant_id, app_id) and ids it propagates downstream.
 _IDENT = ENVELOPE_ID
@@ -75,7 +82,7 @@ class IdentityEnvelope(BaseModel):
         return context
 
     @classmethod
-    def from_authorizer_context(cls, context: dict[str, Any]) -> IdentityEnvelope:
+    def from_authorizer_context(cls, context: Any) -> IdentityEnvelope:
         """Rebuild the envelope; unknown keys (``principalId``, ``integrationLatency``) are ignored."""
         if not isinstance(context, dict):
             raise EnvelopeError("authorizer context is not an object")

@@ -12,6 +12,45 @@ Messages never contain the token or any claim value that could be secret.
 
 from __future__ import annotations
 
+__all__ = [
+    "AccessDeniedError",
+    "AlgorithmNotAllowedError",
+    "AppDisabledError",
+    "AppNotRegisteredError",
+    "ArgumentTypeError",
+    "AudienceMismatchError",
+    "ConfigurationError",
+    "CostAttributionError",
+    "CriticalHeaderError",
+    "EnvelopeError",
+    "InvalidArgumentError",
+    "InvalidClaimError",
+    "InvalidSignatureError",
+    "IssuerMismatchError",
+    "JwksUnavailableError",
+    "KeyAlgorithmMismatchError",
+    "KidMissingError",
+    "KidNotFoundError",
+    "MalformedAuthorizationHeaderError",
+    "MalformedRequestError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "MissingRoleError",
+    "MissingScopeError",
+    "MissingTokenError",
+    "RegistryError",
+    "ServicePrincipalNotPermittedError",
+    "TenantIdMismatchError",
+    "TenantNotOnboardedError",
+    "TenantSuspendedError",
+    "TenantkitError",
+    "TokenExpiredError",
+    "TokenNotYetValidError",
+    "TokenRejectedError",
+    "TokenTooLargeError",
+    "WeakKeyError",
+]
+
 
 class TenantkitError(Exception):
     """Base class of every error raised by tenantkit."""

@@ -22,6 +22,13 @@ from tenantkit.exceptions import RegistryError
 from tenantkit.identifiers import REGISTRY_ID
 from tenantkit.observability import get_logger
 
+__all__ = [
+    "AppEntry",
+    "RegistryProvider",
+    "TenantEntry",
+    "TenantRegistry",
+]
+
 _ID = REGISTRY_ID
 
 

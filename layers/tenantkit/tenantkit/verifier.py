@@ -38,6 +38,12 @@ from tenantkit.exceptions import (
 )
 from tenantkit.jwks import JwksCache
 
+__all__ = [
+    "GUID",
+    "IssuerPolicy",
+    "JwtVerifier",
+]
+
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _GUID_RE = re.compile(f"^{GUID}\\Z")  # \Z, not $: "$" also matches before a trailing newline
 _GUID_ANYWHERE = re.compile(GUID, re.IGNORECASE)

@@ -231,7 +231,7 @@ class AthenaCompactor:
     def wait(self, dt: str, query_id: str, deadline: float) -> dict[str, Any]:
         started, attempt = self._clock(), 0
         while True:
-            execution = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+            execution: dict[str, Any] = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
             if execution.get("Status", {}).get("State") in FINAL_STATES:
                 return execution
             remaining = deadline - self._clock()

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from tenantkit.exceptions import TenantkitError
 
+__all__ = [
+    "CompactionError",
+    "CompactionEventError",
+    "CompactionQueryError",
+    "CompactionTimeoutError",
+    "SinkEventError",
+    "StorageKeyError",
+]
+
 
 class SinkEventError(TenantkitError):
     """The invocation event is neither a CloudWatch Logs nor an SQS event."""

@@ -14,7 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tenantkit.identifiers import AUDIT_ID
 
-SCHEMA_VERSION = "1"
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditRecord",
+    "EventType",
+    "Outcome",
+    "audit_json_schema",
+    "new_event_id",
+    "utc_timestamp",
+]
+
+SCHEMA_VERSION: Literal["1"] = "1"
 
 EventType = Literal[
     "authz.allow",

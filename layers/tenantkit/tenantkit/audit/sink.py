@@ -143,8 +143,8 @@ class AuditSink:
                                source=f"sqs:{record.event_source_arn}")
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                             context=context))
 
 
 def _well_formed(payload: dict[str, Any]) -> bool:

@@ -17,6 +17,15 @@ from tenantkit import aws
 from tenantkit.audit.exceptions import StorageKeyError
 from tenantkit.exceptions import ConfigurationError
 
+__all__ = [
+    "AUDIT_STORE",
+    "DEFAULT_LOCAL_ROOT",
+    "AuditStorage",
+    "LocalStorage",
+    "S3Storage",
+    "storage_from_uri",
+]
+
 DEFAULT_LOCAL_ROOT = ".tenantkit/audit"
 AUDIT_STORE = "AUDIT_STORE"  # the variable the URI comes from
 
@@ -77,7 +86,8 @@ class S3Storage:
                                ContentType="application/x-ndjson", ContentEncoding="gzip")
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        data: bytes = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        return data
 
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []

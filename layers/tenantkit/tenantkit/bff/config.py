@@ -10,6 +10,11 @@ from urllib.parse import urlsplit
 from tenantkit.config import env_number, env_required
 from tenantkit.exceptions import ConfigurationError
 
+__all__ = [
+    "UPSTREAM_MODES",
+    "BffConfig",
+]
+
 UPSTREAM_MODES = ("agentcore", "http")
 
 

@@ -5,15 +5,33 @@ The reason codes are stable (dashboards and the rejection table use them).
 
 from __future__ import annotations
 
+from tenantkit.audit.schema import EventType, Outcome
 from tenantkit.exceptions import TenantkitError
+
+__all__ = [
+    "AbacDeniedError",
+    "BadRequestError",
+    "BffError",
+    "EnvelopeMissingError",
+    "PayloadTooLargeError",
+    "RouteNotFoundError",
+    "ServiceMisconfiguredError",
+    "SessionConflictError",
+    "SessionExpiredError",
+    "SessionNotFoundError",
+    "TenantSpoofError",
+    "UnsupportedMediaTypeError",
+    "UpstreamFailedError",
+    "UpstreamTimeoutError",
+]
 
 
 class BffError(TenantkitError):
     status = 500
     title = "Internal error"
     reason = "internal_error"
-    audit_event: str | None = None  # the audit event_type written for this rejection
-    audit_outcome = "error"
+    audit_event: EventType | None = None  # the audit event_type written for this rejection
+    audit_outcome: Outcome = "error"
 
     def __init__(self, detail: str = "", *, reason: str | None = None) -> None:
         super().__init__(detail or self.title)
@@ -78,7 +96,8 @@ class SessionNotFoundError(BffError):
     """Unknown, foreign (other tenant/app/principal) or expired: all answered alike."""
 
     status, title, reason = 404, "Not found", "session_not_found"
-    audit_event, audit_outcome = "session.rejected", "deny"
+    audit_event: EventType | None = "session.rejected"  # annotated: SessionExpiredError overrides it
+    audit_outcome = "deny"
 
     @property
     def public_reason(self) -> str:

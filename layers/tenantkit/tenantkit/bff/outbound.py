@@ -25,6 +25,18 @@ from tenantkit.bff.exceptions import UpstreamFailedError, UpstreamTimeoutError
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.observability.settings import lambda_trace_header
 
+__all__ = [
+    "AgentCoreUpstream",
+    "HttpUpstream",
+    "Upstream",
+    "UpstreamRequest",
+    "UpstreamResponse",
+    "baggage",
+    "identity_headers",
+    "traceparent",
+    "usage_of",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamRequest:
@@ -134,8 +146,11 @@ def _sigv4_headers(url: str, payload: bytes, headers: dict[str, str], service: s
     from botocore.awsrequest import AWSRequest
 
     session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None:  # Lambda always has a role; elsewhere an unsigned call would only be refused later
+        raise UpstreamFailedError("no AWS credentials to sign the upstream call", reason="upstream_unsigned")
     aws_request = AWSRequest(method="POST", url=url, data=payload, headers=headers)
-    SigV4Auth(session.get_credentials(), service, session.region_name or "us-east-1").add_auth(aws_request)
+    SigV4Auth(credentials, service, session.region_name or "us-east-1").add_auth(aws_request)
     return dict(aws_request.headers.items())
 
 

@@ -29,6 +29,13 @@ from tenantkit.discovery.exceptions import DiscoveryError
 from tenantkit.exceptions import ConfigurationError, InvalidArgumentError
 from tenantkit.observability import get_logger
 
+__all__ = [
+    "HEALTH_STATUSES",
+    "RETRYABLE_CODES",
+    "CloudMapResolver",
+    "Endpoint",
+]
+
 RETRYABLE_CODES = frozenset(
     {"ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable",
      "InternalServerError"}

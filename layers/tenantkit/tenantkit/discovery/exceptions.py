@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from tenantkit.exceptions import TenantkitError
 
+__all__ = [
+    "DiscoveryError",
+]
+
 
 class DiscoveryError(TenantkitError):
     """No usable upstream: discovery failed and nothing fresh enough is cached."""

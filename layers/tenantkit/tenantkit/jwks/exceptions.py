@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from tenantkit.exceptions import TenantkitError
 
+__all__ = [
+    "JwkRejectedError",
+]
+
 
 class JwkRejectedError(TenantkitError):
     """One JWK is unusable for a stated reason (too weak, declared for another algorithm).

@@ -19,6 +19,13 @@ from tenantkit.exceptions import JwksUnavailableError
 from tenantkit.jwks.exceptions import JwkRejectedError
 from tenantkit.observability import get_logger
 
+__all__ = [
+    "MIN_RSA_BITS",
+    "KeySet",
+    "VerificationKey",
+    "parse_jwks",
+]
+
 MIN_RSA_BITS = 2048
 _ALG_KTY = {"RS256": "RSA", "ES256": "EC"}
 
@@ -78,15 +85,15 @@ def _load(kid: str, jwk: dict[str, Any]) -> VerificationKey | None:
     if alg is not None and alg not in _ALG_KTY:
         raise JwkRejectedError("key_alg_mismatch")  # declared for another algorithm: never usable here
     if kty == "RSA":
-        key = RSAAlgorithm.from_jwk(jwk)
-        key = key.public_key() if hasattr(key, "public_key") else key
-        if key.key_size < MIN_RSA_BITS:
+        rsa_key = RSAAlgorithm.from_jwk(jwk)
+        rsa_key = rsa_key.public_key() if hasattr(rsa_key, "public_key") else rsa_key
+        if rsa_key.key_size < MIN_RSA_BITS:
             raise JwkRejectedError("key_too_weak")
-        return VerificationKey(kid=kid, kty="RSA", key=key, alg=alg)
+        return VerificationKey(kid=kid, kty="RSA", key=rsa_key, alg=alg)
     if kty == "EC":
         if jwk.get("crv") != "P-256":
             return None
-        key = ECAlgorithm.from_jwk(jwk)
-        key = key.public_key() if hasattr(key, "public_key") else key
-        return VerificationKey(kid=kid, kty="EC", key=key, alg=alg)
+        ec_key = ECAlgorithm.from_jwk(jwk)
+        ec_key = ec_key.public_key() if hasattr(ec_key, "public_key") else ec_key
+        return VerificationKey(kid=kid, kty="EC", key=ec_key, alg=alg)
     return None  # oct and anything else: never

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from tenantkit.exceptions import TenantkitError
 
+__all__ = [
+    "ForbiddenDimensionError",
+    "UnknownLogFieldError",
+]
+
 
 class ForbiddenDimensionError(TenantkitError, ValueError):
     """A metric dimension outside the contract (or an identity field) was requested."""

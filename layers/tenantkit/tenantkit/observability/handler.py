@@ -17,6 +17,11 @@ from tenantkit.observability.settings import observability_settings
 from tenantkit.observability.state import begin_request, end_request
 from tenantkit.observability.tracing import traced, tracing_enabled
 
+__all__ = [
+    "correlation_id_of",
+    "observe",
+]
+
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 _CORRELATION_ID = CORRELATION_ID_RE
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
+
+__all__ = [
+    "StdoutProxy",
+    "get_logger",
+    "service_name",
+]
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -37,6 +43,7 @@ def get_logger(service: str | None = None) -> Logger:
 
         from tenantkit.observability.formatter import ContractFormatter
 
-        logger = Logger(service=name, stream=StdoutProxy(), logger_formatter=ContractFormatter())
+        stream = cast("IO[str]", StdoutProxy())  # duck-typed: write() and flush() are all logging uses
+        logger = Logger(service=name, stream=stream, logger_formatter=ContractFormatter())
         _loggers[name] = logger
     return logger

@@ -12,6 +12,11 @@ from tenantkit.observability.exceptions import ForbiddenDimensionError
 from tenantkit.observability.logger import service_name
 from tenantkit.observability.settings import observability_settings
 
+__all__ = [
+    "check_dimensions",
+    "emit_metric",
+]
+
 
 def check_dimensions(dimensions: dict[str, str | None]) -> None:
     for name in dimensions:

@@ -16,6 +16,14 @@ from functools import lru_cache
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.observability.settings import SESSION_ID_LOGGING, SESSION_ID_LOGGING_MODES, observability_settings
 
+__all__ = [
+    "HASH_PREFIX",
+    "UNKEYED_PLACEHOLDER",
+    "SessionIdPolicy",
+    "reset_session_id_policy",
+    "session_id_policy",
+]
+
 HASH_PREFIX = "h1:"
 UNKEYED_PLACEHOLDER = "redacted:no-hash-key"
 

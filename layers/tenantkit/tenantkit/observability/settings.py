@@ -24,6 +24,25 @@ from dataclasses import dataclass, field
 
 from tenantkit.exceptions import ConfigurationError
 
+__all__ = [
+    "FALSE_VALUES",
+    "LOG_EVENT",
+    "LOG_HASH_KEY",
+    "METRICS_NAMESPACE",
+    "SERVICE_NAME",
+    "SESSION_ID_LOGGING",
+    "SESSION_ID_LOGGING_MODES",
+    "TRACE_DISABLED",
+    "TRUE_VALUES",
+    "VARIABLES",
+    "ObservabilitySettings",
+    "env_bool",
+    "env_choice",
+    "in_lambda",
+    "lambda_trace_header",
+    "observability_settings",
+]
+
 SESSION_ID_LOGGING_MODES = ("hashed", "raw")
 # The spellings Powertools' own strtobool accepts: the same variable means the same thing to both.
 TRUE_VALUES = ("1", "y", "yes", "t", "true", "on")

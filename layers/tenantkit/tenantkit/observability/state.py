@@ -14,6 +14,15 @@ from typing import Any
 from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
 from tenantkit.observability.exceptions import UnknownLogFieldError
 
+__all__ = [
+    "RequestState",
+    "begin_request",
+    "bind_identity",
+    "current_log_fields",
+    "current_state",
+    "end_request",
+]
+
 
 @dataclass
 class RequestState:
