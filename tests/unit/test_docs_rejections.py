@@ -67,3 +67,15 @@ def test_every_class_the_tables_name_exists_with_that_reason():
     wrong = [(row["reason"], row["cls"]) for row in rows
              if row["cls"] not in by_name or getattr(by_name[row["cls"]], "reason", None) != row["reason"]]
     assert wrong == []
+
+
+def test_the_local_tools_errors_belong_to_the_same_taxonomy():
+    import tenantkit_local
+
+    names = [tenantkit_local.__name__] + [info.name for info in
+                                          pkgutil.walk_packages(tenantkit_local.__path__, "tenantkit_local.")]
+    classes = {f"{cls.__module__}.{cls.__qualname__}": cls for name in names
+               for _, cls in inspect.getmembers(importlib.import_module(name), inspect.isclass)
+               if issubclass(cls, BaseException) and cls.__module__.startswith("tenantkit_local")}
+    assert len(classes) >= 8
+    assert sorted(name for name, cls in classes.items() if not issubclass(cls, TenantkitError)) == []
