@@ -14,7 +14,12 @@ import hmac
 from functools import lru_cache
 
 from tenantkit.exceptions import ConfigurationError
-from tenantkit.observability.settings import SESSION_ID_LOGGING, SESSION_ID_LOGGING_MODES, observability_settings
+from tenantkit.observability.settings import (
+    SESSION_ID_LOGGING,
+    SESSION_ID_LOGGING_MODES,
+    observability_settings,
+    reset_observability_settings,
+)
 
 __all__ = [
     "HASH_PREFIX",
@@ -71,3 +76,4 @@ def reset_session_id_policy() -> None:
     """Forget the cached policy (tests and the local runner change the environment)."""
     _policy.clear()
     _policy_source.clear()
+    reset_observability_settings()

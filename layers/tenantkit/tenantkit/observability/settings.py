@@ -6,10 +6,11 @@ Each function's loader calls it at init (``load_authorizer``, ``load_bff``,
 ``AuditSink.from_env``, ``CompactionConfig.from_env``), so a typo fails there: the authorizer
 closed (401), the BFF with 503, the asynchronous functions with an init error.
 
-At run time :func:`observability_settings` returns the parsed object; it re-parses only when
-one of its variables changed (the local runner hosts several functions in one process, each
-with its own environment). A container whose init already failed closed still has to log that
-it did: there, the accessor falls back to the safe values (``hashed``, no event logging).
+At run time :func:`observability_settings` returns the parsed object: read once per
+invocation, and re-parsed only when a variable changed (the local runner hosts several
+functions in one process, each with its own environment). A container whose init already
+failed closed still has to log that it did: there, the accessor falls back to the safe values
+(``hashed``, no event logging).
 
 Runtime facts that the Lambda service sets per invocation (``_X_AMZN_TRACE_ID``,
 ``AWS_LAMBDA_FUNCTION_NAME``) are not configuration; :func:`lambda_trace_header` and
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tenantkit.exceptions import ConfigurationError
+from tenantkit.observability.state import RequestState, current_state
 
 __all__ = [
     "FALSE_VALUES",
@@ -41,6 +43,7 @@ __all__ = [
     "in_lambda",
     "lambda_trace_header",
     "observability_settings",
+    "reset_observability_settings",
 ]
 
 SESSION_ID_LOGGING_MODES = ("hashed", "raw")
@@ -113,10 +116,31 @@ def env_choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> s
 
 
 _cache: dict[str, tuple[tuple[str | None, ...], ObservabilitySettings]] = {}
+_per_request: dict[str, tuple[RequestState, ObservabilitySettings]] = {}
 
 
 def observability_settings() -> ObservabilitySettings:
-    """The settings of the current environment, parsed once per distinct set of values."""
+    """The settings of the current environment.
+
+    Inside an observed invocation the environment is read once, on first use, and reused by
+    every log line of that invocation (the Lambda environment does not change mid-request);
+    outside one (init, scripts, tests) it is read on each call and parsed only when it changed."""
+    state = current_state()
+    if state is None:
+        return _from_environment()
+    cached = _per_request.get("settings")
+    if cached is None or cached[0] is not state:
+        cached = _per_request["settings"] = (state, _from_environment())
+    return cached[1]
+
+
+def reset_observability_settings() -> None:
+    """Forget the settings read for the current invocation (tests change the environment mid-request)."""
+    _per_request.clear()
+    _cache.clear()
+
+
+def _from_environment() -> ObservabilitySettings:
     snapshot = tuple(os.environ.get(name) for name in VARIABLES)
     cached = _cache.get("settings")
     if cached is not None and cached[0] == snapshot:
