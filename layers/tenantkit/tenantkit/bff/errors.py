@@ -2,36 +2,5 @@
 
 from __future__ import annotations
 
-from tenantkit.bff.exceptions import (
-    AbacDeniedError,
-    BadRequestError,
-    BffError,
-    EnvelopeMissingError,
-    PayloadTooLargeError,
-    RouteNotFoundError,
-    ServiceMisconfiguredError,
-    SessionConflictError,
-    SessionExpiredError,
-    SessionNotFoundError,
-    TenantSpoofError,
-    UnsupportedMediaTypeError,
-    UpstreamFailedError,
-    UpstreamTimeoutError,
-)
-
-__all__ = [
-    "AbacDeniedError",
-    "BadRequestError",
-    "BffError",
-    "EnvelopeMissingError",
-    "PayloadTooLargeError",
-    "RouteNotFoundError",
-    "ServiceMisconfiguredError",
-    "SessionConflictError",
-    "SessionExpiredError",
-    "SessionNotFoundError",
-    "TenantSpoofError",
-    "UnsupportedMediaTypeError",
-    "UpstreamFailedError",
-    "UpstreamTimeoutError",
-]
+from tenantkit.bff.exceptions import *  # noqa: F403  (every name of its __all__, nothing else)
+from tenantkit.bff.exceptions import __all__ as __all__
