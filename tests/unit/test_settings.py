@@ -100,3 +100,17 @@ def test_after_a_failed_init_the_runtime_falls_back_to_hashing_never_to_raw(monk
     assert session_id_policy().apply("s_abc").startswith("h1:")
     monkeypatch.setenv(SESSION_ID_LOGGING, "raw")  # the accessor follows a changed environment
     assert session_id_policy().apply("s_abc") == "s_abc"
+
+
+@settings(max_examples=40, deadline=None)
+@given(variable=st.sampled_from(sorted(CHOICES)), value=st.text(min_size=1, max_size=10))
+def test_any_bad_value_makes_the_authorizer_fail_closed_at_init(variable, value):
+    from conftest import local_function_env
+
+    value = value.replace("\x00", "")
+    if _allowed(variable, value):
+        return
+    env = {**local_function_env(), "OIDC_JWKS_URI": "https://idp.invalid/keys", variable: value}
+    authorizer = load_authorizer(env)
+    assert isinstance(authorizer, FailClosedAuthorizer)
+    assert authorizer._error.variable == variable
