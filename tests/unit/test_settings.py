@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -32,6 +33,8 @@ CHOICES = {
     LOG_EVENT: TRUE_VALUES + FALSE_VALUES,
 }
 COMPACTION_ENV = {"AUDIT_BUCKET": "audit-bucket", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db"}
+AUTHORIZER_ENV = json.loads((Path(__file__).resolve().parents[2] / "local" / "env.json").read_text())[
+    "AuthorizerFunction"]
 BFF_ENV = {"UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/", "SESSIONS_TABLE": "sessions"}
 
 
@@ -105,12 +108,10 @@ def test_after_a_failed_init_the_runtime_falls_back_to_hashing_never_to_raw(monk
 @settings(max_examples=40, deadline=None)
 @given(variable=st.sampled_from(sorted(CHOICES)), value=st.text(min_size=1, max_size=10))
 def test_any_bad_value_makes_the_authorizer_fail_closed_at_init(variable, value):
-    from conftest import local_function_env
-
     value = value.replace("\x00", "")
     if _allowed(variable, value):
         return
-    env = {**local_function_env(), "OIDC_JWKS_URI": "https://idp.invalid/keys", variable: value}
+    env = {**AUTHORIZER_ENV, "OIDC_JWKS_URI": "https://idp.invalid/keys", variable: value}
     authorizer = load_authorizer(env)
     assert isinstance(authorizer, FailClosedAuthorizer)
     assert authorizer._error.variable == variable
