@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.observability.state import RequestState, current_state
@@ -69,8 +70,8 @@ class ObservabilitySettings:
     session_id_logging: str = "hashed"
     log_hash_key: bytes | None = field(default=None, repr=False)
 
-    # variable -> attribute, for the documentation check and the error messages
-    FIELDS = {
+    # variable -> attribute (tests/unit/test_docs_configuration.py checks the documented defaults)
+    FIELDS: ClassVar[dict[str, str]] = {
         SERVICE_NAME: "service_name",
         METRICS_NAMESPACE: "metrics_namespace",
         TRACE_DISABLED: "trace_disabled",
