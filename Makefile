@@ -22,7 +22,7 @@ export AWS_EC2_METADATA_DISABLED := true
 help:
 	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
 	@echo "make test   - set up, lint, sam validate/build, terraform checks, tests"
-	@echo "make bench  - print performance figures against the DESIGN.md budgets"
+	@echo "make bench  - print performance figures against their budgets"
 	@echo "make template-smoke       - fast template checks: terraform fmt/validate/test, sam validate --lint"
 	@echo "make template-smoke-full  - release checks: + checkov, gitlab-ci schema, sam build, backend keys, mock plans"
 
@@ -51,8 +51,12 @@ setup: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 demo: $(BIN)/.installed
 	$(BIN)/tenantkit demo
 
+# mypy --strict (settings in pyproject.toml): the layer as a package, then each handler on its
+# own (the four functions/*/app.py share a module name).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check layers functions local tests bench
+	$(BIN)/mypy -p tenantkit
+	for handler in functions/*/app.py; do $(BIN)/mypy $$handler || exit 1; done
 
 sam-validate: $(SAM_VENV)/bin/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
@@ -105,4 +109,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/queries.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tenantkit.envelope import rest_integration_context
 from tenantkit_local.gateway_responses import GatewayResponses
 from tenantkit_local.loopback import LoopbackHttpServer
 from tenantkit_local.runner import FunctionRunner, Invocation
@@ -190,8 +191,7 @@ class LocalApiGateway(LoopbackHttpServer):
                 return self._gateway_response(outcome, request_id)
             if not policy_allows(policy, method_arn):
                 return self._gateway_response("ACCESS_DENIED", request_id, authorizer=policy.get("context"))
-            context = {k: str(v).lower() if isinstance(v, bool) else str(v)
-                       for k, v in (policy.get("context") or {}).items()}
+            context = rest_integration_context(policy.get("context") or {})
             context["principalId"] = policy.get("principalId", "")
         integration = route.integration
         if integration.get("type") == "mock":

@@ -18,6 +18,7 @@ from typing import Any
 
 from tenantkit_local import audit_store_default, state_dir
 from tenantkit_local.stack import LocalStack, StackConfig
+from tenantkit_local.texttable import render_table
 from tenantkit_local.traffic import Step, TrafficDriver
 
 STEPS = 6
@@ -32,11 +33,7 @@ def progress(number: int, title: str, out: Callable[[str], None]) -> Iterator[No
 
 
 def table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    cells = [tuple(str(c) for c in row) for row in rows]
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in [header, *cells]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return render_table(header, rows)
 
 
 def run_demo(root: Path | None = None, *, out: Callable[[str], None] = print,

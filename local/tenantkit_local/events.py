@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tenantkit.envelope import IdentityEnvelope
+from tenantkit.envelope import IdentityEnvelope, rest_integration_context
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.personas import load_persona
 
@@ -83,8 +83,7 @@ class EventRenderer:
 
 def _api_gateway_context(envelope: IdentityEnvelope) -> dict[str, Any]:
     """REST API integrations see every authorizer context value as a string."""
-    flat = envelope.to_authorizer_context()
-    context = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in flat.items()}
+    context = rest_integration_context(envelope.to_authorizer_context())
     return {**context, "principalId": envelope.principal_id, "integrationLatency": 0}
 
 

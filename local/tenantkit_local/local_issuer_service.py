@@ -7,13 +7,14 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.jwks_server import JWKS_PATH, JwksServer
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 
-class IssuerPortError(RuntimeError):
+class IssuerPortError(TenantkitError, RuntimeError):
     pass
 
 

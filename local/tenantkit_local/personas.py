@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local import PROJECT_ROOT
 
 PERSONA_DIR = PROJECT_ROOT / "tests" / "fixtures" / "personas"
@@ -32,7 +33,7 @@ class Persona:
     sign_with: str = "issuer"
 
 
-class UnknownPersonaError(LookupError):
+class UnknownPersonaError(TenantkitError, LookupError):
     pass
 
 

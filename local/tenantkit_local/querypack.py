@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local import PROJECT_ROOT
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
@@ -41,7 +42,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _NONE = "(none)"
 
 
-class QueryPackError(ValueError):
+class QueryPackError(TenantkitError, ValueError):
     """A query file is malformed; the message starts with the query it concerns."""
 
     def __init__(self, where: str | Path, problem: str) -> None:

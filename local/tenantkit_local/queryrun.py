@@ -28,6 +28,7 @@ from tenantkit_local.querypack import (
     load_query,
     pack_queries,
 )
+from tenantkit_local.texttable import render_table
 
 FORMATS = ("table", "json", "csv")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -124,12 +125,7 @@ def display(value: Any, column: str = "") -> str:
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[display(v, c) for v, c in zip(row, columns, strict=True)] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(widths[i]) for i, v in enumerate(r)).rstrip() for r in cells]
-    return "\n".join(lines)
+    return render_table(columns, [[display(v, c) for v, c in zip(row, columns, strict=True)] for row in rows])
 
 
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from tenantkit_local.events import EventRenderer, load_event, render
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.runner import FunctionRunner, Invocation
+from tenantkit_local.texttable import render_table
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,4 @@ def format_table(rows: list[AuthorizerOutcome] | list[ProxyOutcome]) -> str:
         header = ("case", "decision", "status", "reason", "tenant_id", "app_id", "principal")
         body = [(r.case, r.decision, str(r.status), r.reason, r.tenant_id, r.app_id, r.principal_type)  # type: ignore[union-attr]
                 for r in rows]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return render_table(header, body)

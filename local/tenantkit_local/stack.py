@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local import PROJECT_ROOT, audit_store_default, state_dir
 from tenantkit_local.apigw import LocalApiGateway
 from tenantkit_local.cloud import LocalServices, environment
@@ -26,7 +27,7 @@ from tenantkit_local.template import function_spec, load_env_vars
 AUDITED_FUNCTIONS = ("AuthorizerFunction", "BffProxyFunction")  # the log groups with subscription filters
 
 
-class PortInUseError(RuntimeError):
+class PortInUseError(TenantkitError, RuntimeError):
     pass
 
 

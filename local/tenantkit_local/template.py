@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from tenantkit.exceptions import TenantkitError
+
 LOCAL_PSEUDO_PARAMETERS = {
     "AWS::Region": "us-east-1",
     "AWS::AccountId": "123456789012",
@@ -20,7 +22,7 @@ LOCAL_PSEUDO_PARAMETERS = {
 }
 
 
-class TemplateError(ValueError):
+class TemplateError(TenantkitError, ValueError):
     pass
 
 

@@ -34,6 +34,8 @@ if [ -z "$cli_config" ] || [ ! -f "$cli_config" ]; then
   echo "terraform check: TF_CLI_CONFIG_FILE='$cli_config' does not exist (run through terraform/Makefile)" >&2
   exit 1
 fi
+# Only a configuration that names a filesystem mirror needs one; scripts/cli-config.sh picks
+# such a configuration only when the mirror exists, so this stops only an explicit TFRC.
 mirror=$(sed -n 's/^[[:space:]]*path[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$cli_config" | head -1)
 if [ -n "$mirror" ] && [ ! -d "$mirror/registry.terraform.io/hashicorp/aws" ]; then
   echo "terraform check: provider mirror '$mirror' has no hashicorp/aws provider." >&2
@@ -161,7 +163,7 @@ for n in $(seq 1 "$i"); do
   fi
 done
 
-echo "terraform check: Terraform $version, CLI config $(basename "$cli_config") (provider mirror ${mirror:-none}), backend disabled, mock providers"
+echo "terraform check: Terraform $version, CLI config $(basename "$cli_config") (provider mirror ${mirror:-none: public registry}), backend disabled, mock providers"
 for n in $(seq 1 "$i"); do
   echo "  $(cat "$logdir/$n.line" 2>/dev/null || echo "${!n}: no result")"
 done

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tenantkit.envelope import IdentityEnvelope
+from tenantkit.envelope import IdentityEnvelope, rest_integration_context
 
 ACME_TID = "6e1c3a4b-2f7d-4c1e-9a8b-0d5f3e2a1b7c"
 GLOBEX_TID = "9b2d4f6a-8c1e-4a3b-b5d7-e9f1a2c3d4e5"
@@ -29,8 +29,7 @@ def proxy_event(method: str, path: str, env: IdentityEnvelope | None, *, body: A
     """A REST API Lambda proxy event; authorizer context values stringified like API Gateway does."""
     context: dict[str, Any] | None = None
     if env is not None:
-        context = {k: str(v).lower() if isinstance(v, bool) else str(v)
-                   for k, v in env.to_authorizer_context().items()}
+        context = rest_integration_context(env.to_authorizer_context())
         context["principalId"] = env.principal_id
         context["integrationLatency"] = 12
     all_headers = {"Content-Type": "application/json", "Authorization": "Bearer inbound.user.token-CANARY",

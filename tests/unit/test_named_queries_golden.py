@@ -23,9 +23,9 @@ import pytest
 
 from tenantkit_local import PROJECT_ROOT
 from tenantkit_local.querypack import QUERIES_DIR, parse_query
+from tenantkit_local.release.smoke import terraform_cli_config
 
 MODULE = PROJECT_ROOT / "terraform" / "modules" / "named_queries"
-CLI_CONFIG = PROJECT_ROOT / "terraform" / ".terraformrc"
 
 HARNESS = PROJECT_ROOT / "tests" / "fixtures" / "terraform" / "named_queries_golden"
 
@@ -53,7 +53,7 @@ def terraform(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     if binary is None:
         pytest.fail("terraform is not installed (needed by `make test` for the terraform checks as well)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    env.update(TF_CLI_CONFIG_FILE=str(CLI_CONFIG), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1",
+    env.update(TF_CLI_CONFIG_FILE=str(terraform_cli_config()), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1",
                AWS_EC2_METADATA_DISABLED="true")  # the provider is mocked; never look for credentials
     return subprocess.run([binary, f"-chdir={cwd}", *args], capture_output=True, text=True, env=env,  # noqa: S603
                           timeout=300, check=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tenantkit_local import PROJECT_ROOT
 from tenantkit_local.cli import main
 from tenantkit_local.release.backend import Target, Targets
-from tenantkit_local.release.hcl import blocks, sanitize
+from tenantkit_local.release.hcl import blocks
 from tenantkit_local.release.terragrunt_gate import MAX_PLAN_SCOPE, THRESHOLDS, decide, measure
 
 ADR = PROJECT_ROOT / "docs" / "adr" / "0016-terraform-scaling-stack-topology-and-terragrunt-adoption-thresholds.md"
@@ -57,12 +57,15 @@ def tree(root: Path, stacks: int, *, resources: int = 0, remote_reads: int = 0) 
     return root
 
 
-def test_scanner_ignores_comments_strings_and_heredocs():
-    found = blocks(sanitize(STACK + MODULE))
-    assert [b.type for b in found] == ["terraform", "provider", "module", "resource", "data", "resource"]
-    assert found[0].find("backend")[0].labels == ("s3",)
-    assert found[1].find("default_tags")
-    assert found[3].labels == ("aws_s3_bucket", "b")
+def test_parser_ignores_comments_strings_and_heredocs():
+    found = blocks(STACK + MODULE)
+    assert sorted(b.type for b in found) == ["data", "module", "provider", "resource", "resource", "terraform"]
+    by_type = {b.type: b for b in found}
+    assert by_type["terraform"].find("backend")[0].labels == ("s3",)
+    assert by_type["provider"].find("default_tags")
+    assert by_type["module"].literal("source") == "../../modules/svc"
+    assert sorted(b.labels for b in found if b.type == "resource") == [("aws_iam_policy", "p"),
+                                                                       ("aws_s3_bucket", "b")]
 
 
 def test_small_tree_defers(tmp_path):

@@ -38,9 +38,21 @@ from tenantkit.jwks import JwksCache
 from tenantkit.observability import bind_identity, get_logger
 from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
 from tenantkit.observability.handler import correlation_id_of
+from tenantkit.observability.settings import ObservabilitySettings
 from tenantkit.paths import template_of
 from tenantkit.registry import RegistryProvider
 from tenantkit.verifier import JwtVerifier
+
+__all__ = [
+    "UNAUTHORIZED",
+    "Decision",
+    "FailClosedAuthorizer",
+    "RequestAuthorizer",
+    "allow_policy",
+    "api_resource_arn",
+    "extract_bearer_token",
+    "load_authorizer",
+]
 
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway maps to 401
 _METHOD_ARN = re.compile(
@@ -141,6 +153,7 @@ class FailClosedAuthorizer:
 def load_authorizer(environ: Mapping[str, str] | None = None) -> RequestAuthorizer | FailClosedAuthorizer:
     """Build the authorizer from the environment once, at init."""
     try:
+        ObservabilitySettings.from_env(environ)
         config = AuthorizerConfig.from_env(environ)
     except ConfigurationError as error:
         return FailClosedAuthorizer(error)

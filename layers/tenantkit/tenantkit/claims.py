@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.exceptions import (
@@ -27,6 +27,12 @@ from tenantkit.exceptions import (
     TenantSuspendedError,
 )
 from tenantkit.registry import TenantRegistry
+
+__all__ = [
+    "client_id_claim",
+    "normalize_claims",
+    "principal_id_of",
+]
 
 
 def client_id_claim(claims: dict[str, Any]) -> str:
@@ -111,7 +117,7 @@ def _roles(claims: dict[str, Any]) -> tuple[str, ...]:
     return tuple(roles)
 
 
-def _principal_type(claims: dict[str, Any], scopes: tuple[str, ...]) -> str:
+def _principal_type(claims: dict[str, Any], scopes: tuple[str, ...]) -> Literal["user", "service"]:
     idtyp = claims.get("idtyp")
     if idtyp == "app":
         if scopes:

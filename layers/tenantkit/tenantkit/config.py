@@ -15,6 +15,15 @@ from urllib.parse import urlsplit
 
 from tenantkit.exceptions import ConfigurationError, RegistryError
 
+__all__ = [
+    "SUPPORTED_ALGORITHMS",
+    "TENANT_PLACEHOLDER",
+    "AuthorizerConfig",
+    "JwksSettings",
+    "env_number",
+    "env_required",
+]
+
 TENANT_PLACEHOLDER = "{tenantid}"
 SUPPORTED_ALGORITHMS = ("RS256", "ES256")
 

@@ -21,9 +21,21 @@ from typing import Any
 
 from tenantkit.config import env_required
 from tenantkit.envelope import IdentityEnvelope
-from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.exceptions import ArgumentTypeError, ConfigurationError, CostAttributionError
 from tenantkit.observability.pseudonym import SessionIdPolicy, session_id_policy
 from tenantkit.observability.redaction import redact_text
+from tenantkit.observability.settings import observability_settings
+
+__all__ = [
+    "METADATA_KEYS",
+    "PROFILE_ARN",
+    "ConverseResult",
+    "InferenceProfileConfig",
+    "attributed_session_id",
+    "converse",
+    "request_metadata",
+    "usage_of",
+]
 
 PROFILE_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12})"
@@ -35,12 +47,6 @@ PROFILE_ARN = re.compile(
 METADATA_KEYS = ("tenant_id", "app_id", "session_id", "agent_name")
 _METADATA_VALUE = re.compile(r"^[a-zA-Z0-9:_@$#=/+,.-]{1,256}\Z")
 _RESERVED_KWARGS = frozenset({"modelId", "requestMetadata"})
-
-
-class CostAttributionError(TenantkitError, ValueError):
-    """A value that cannot go into requestMetadata (shape, length, or it looks like a secret)."""
-
-    reason = "cost_attribution_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +94,7 @@ def attributed_session_id(session_id: str | None) -> str | None:
     are another store with other readers, and the raw id is a bearer of session continuity."""
     policy = session_id_policy()
     if policy.mode != "hashed":
-        key = os.environ.get("TENANTKIT_LOG_HASH_KEY", "")
-        policy = SessionIdPolicy("hashed", key.encode() if key else None)
+        policy = SessionIdPolicy("hashed", observability_settings().log_hash_key)
     return policy.apply(session_id)
 
 
@@ -143,7 +148,7 @@ def converse(
     """
     reserved = sorted(_RESERVED_KWARGS & kwargs.keys())
     if reserved:
-        raise TypeError(f"converse() sets {', '.join(reserved)} itself")
+        raise ArgumentTypeError(f"converse() sets {', '.join(reserved)} itself")
     profile = profile or InferenceProfileConfig.from_env()
     metadata = request_metadata(envelope, session_id=session_id, agent_name=agent_name)
     response = client.converse(modelId=profile.inference_profile_arn, messages=list(messages),

@@ -14,23 +14,30 @@ not read by guesswork.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ENVELOPE_VERSION = "2"
+from tenantkit.exceptions import EnvelopeError
+from tenantkit.identifiers import ENVELOPE_ID
+
+__all__ = [
+    "ENVELOPE_VERSION",
+    "EnvelopeError",
+    "IdentityEnvelope",
+    "rest_integration_context",
+]
+
+ENVELOPE_VERSION: Literal["2"] = "2"
 
 # Identifiers the platform mints (tenant_id, app_id) and ids it propagates downstream.
-_IDENT = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$"
+_IDENT = ENVELOPE_ID
 
 # Context keys that carry lists; everything else in the envelope is a scalar.
 _LIST_FIELDS = ("roles", "scopes")
 # Context keys that carry integers (a REST integration receives them as decimal strings).
 _INT_FIELDS = ("auth_time", "exp")
-
-
-class EnvelopeError(ValueError):
-    """An authorizer context that does not hold a valid envelope."""
 
 
 class IdentityEnvelope(BaseModel):
@@ -82,7 +89,7 @@ class IdentityEnvelope(BaseModel):
         return context
 
     @classmethod
-    def from_authorizer_context(cls, context: dict[str, Any]) -> IdentityEnvelope:
+    def from_authorizer_context(cls, context: Any) -> IdentityEnvelope:
         """Rebuild the envelope; unknown keys (``principalId``, ``integrationLatency``) are ignored."""
         if not isinstance(context, dict):
             raise EnvelopeError("authorizer context is not an object")
@@ -103,6 +110,12 @@ class IdentityEnvelope(BaseModel):
         except ValidationError as exc:
             fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
             raise EnvelopeError(f"invalid envelope fields: {', '.join(fields)}") from None
+
+
+def rest_integration_context(context: Mapping[str, Any]) -> dict[str, str]:
+    """An authorizer context as API Gateway hands it to a REST integration: every value a
+    string, booleans as ``true``/``false`` (the local gateway and the test events use this)."""
+    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in context.items()}
 
 
 def _decode_list(name: str, value: Any) -> tuple[str, ...]:

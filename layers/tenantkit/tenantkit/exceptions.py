@@ -12,6 +12,45 @@ Messages never contain the token or any claim value that could be secret.
 
 from __future__ import annotations
 
+__all__ = [
+    "AccessDeniedError",
+    "AlgorithmNotAllowedError",
+    "AppDisabledError",
+    "AppNotRegisteredError",
+    "ArgumentTypeError",
+    "AudienceMismatchError",
+    "ConfigurationError",
+    "CostAttributionError",
+    "CriticalHeaderError",
+    "EnvelopeError",
+    "InvalidArgumentError",
+    "InvalidClaimError",
+    "InvalidSignatureError",
+    "IssuerMismatchError",
+    "JwksUnavailableError",
+    "KeyAlgorithmMismatchError",
+    "KidMissingError",
+    "KidNotFoundError",
+    "MalformedAuthorizationHeaderError",
+    "MalformedRequestError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "MissingRoleError",
+    "MissingScopeError",
+    "MissingTokenError",
+    "RegistryError",
+    "ServicePrincipalNotPermittedError",
+    "TenantIdMismatchError",
+    "TenantNotOnboardedError",
+    "TenantSuspendedError",
+    "TenantkitError",
+    "TokenExpiredError",
+    "TokenNotYetValidError",
+    "TokenRejectedError",
+    "TokenTooLargeError",
+    "WeakKeyError",
+]
+
 
 class TenantkitError(Exception):
     """Base class of every error raised by tenantkit."""
@@ -19,8 +58,12 @@ class TenantkitError(Exception):
     reason: str = "error"
 
 
-class ConfigurationError(TenantkitError):
-    """A setting is missing or invalid; ``variable`` names it."""
+class ConfigurationError(TenantkitError, ValueError):
+    """A setting is missing or invalid; ``variable`` names it.
+
+    Also a ``ValueError`` so callers that validated settings before the taxonomy existed
+    still catch it.
+    """
 
     reason = "configuration_invalid"
 
@@ -34,6 +77,30 @@ class RegistryError(TenantkitError):
     """The tenant registry could not be loaded or is malformed."""
 
     reason = "registry_unavailable"
+
+
+class InvalidArgumentError(TenantkitError, ValueError):
+    """A caller passed a value the API does not accept (a programming error, not bad input)."""
+
+    reason = "argument_invalid"
+
+
+class ArgumentTypeError(TenantkitError, TypeError):
+    """A caller passed an argument the API sets itself or cannot take."""
+
+    reason = "argument_type_invalid"
+
+
+class EnvelopeError(TenantkitError, ValueError):
+    """An authorizer context that does not hold a valid envelope."""
+
+    reason = "envelope_invalid"
+
+
+class CostAttributionError(TenantkitError, ValueError):
+    """A value that cannot go into requestMetadata (shape, length, or it looks like a secret)."""
+
+    reason = "cost_attribution_invalid"
 
 
 # --- 401: the token cannot be trusted -------------------------------------------------------

@@ -19,9 +19,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tenantkit.exceptions import RegistryError
+from tenantkit.identifiers import REGISTRY_ID
 from tenantkit.observability import get_logger
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+__all__ = [
+    "AppEntry",
+    "RegistryProvider",
+    "TenantEntry",
+    "TenantRegistry",
+]
+
+_ID = REGISTRY_ID
 
 
 class TenantEntry(BaseModel):

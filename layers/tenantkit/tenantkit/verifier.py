@@ -23,6 +23,7 @@ from tenantkit.exceptions import (
     AlgorithmNotAllowedError,
     AudienceMismatchError,
     CriticalHeaderError,
+    InvalidArgumentError,
     InvalidClaimError,
     InvalidSignatureError,
     IssuerMismatchError,
@@ -36,6 +37,12 @@ from tenantkit.exceptions import (
     TokenTooLargeError,
 )
 from tenantkit.jwks import JwksCache
+
+__all__ = [
+    "GUID",
+    "IssuerPolicy",
+    "JwtVerifier",
+]
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _GUID_RE = re.compile(f"^{GUID}\\Z")  # \Z, not $: "$" also matches before a trailing newline
@@ -94,7 +101,7 @@ class JwtVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not audiences:
-            raise ValueError("at least one audience is required")
+            raise InvalidArgumentError("at least one audience is required")
         self._issuers = IssuerPolicy(issuers)
         self._audiences = frozenset(audiences)
         self._jwks_uri = jwks_uri
@@ -197,7 +204,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError("duplicate member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
+            raise MalformedTokenError("duplicate JSON member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
         result[key] = value
     return result
 

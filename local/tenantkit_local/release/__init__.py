@@ -7,8 +7,10 @@ must not depend on anything the release plane produces (tests/unit/test_ci_runti
 
 from __future__ import annotations
 
+from tenantkit.exceptions import TenantkitError
 
-class ReleaseError(Exception):
+
+class ReleaseError(TenantkitError):
     """Bad input to a release command (missing CI variable, malformed JSON, invalid segment).
 
     Distinct from a failed verification: the CLI exits 2 for this, 1 for a failed check.

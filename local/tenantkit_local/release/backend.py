@@ -21,6 +21,7 @@ from typing import Any
 from tenantkit_local import PROJECT_ROOT
 from tenantkit_local.release import ReleaseError
 from tenantkit_local.release.hcl import module_blocks
+from tenantkit_local.texttable import render_table
 
 STATE_FILE = "terraform.tfstate"
 MONOLITH_KEY = "agentcore/{env}/terraform.tfstate"  # the migration baseline, never rendered
@@ -178,6 +179,4 @@ def format_table(rows: Iterable[tuple[Target, str, BackendConfig]]) -> str:
     rows = list(rows)
     header = ("stack", "env", "state")
     body = [(t.stack, env, f"s3://{c.bucket}/{c.key}") for t, env, c in rows]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(3)]
-    return "\n".join("  ".join(col.ljust(w) for col, w in zip(r, widths, strict=True)).rstrip()
-                     for r in [header, tuple("-" * w for w in widths), *body])
+    return render_table(header, body)

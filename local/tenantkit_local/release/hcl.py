@@ -1,107 +1,92 @@
-"""Just enough HCL to count blocks: comments, strings and heredocs skipped, braces matched.
+"""Terraform files as blocks, parsed by python-hcl2.
 
-The Terragrunt gate and the backend coverage check need "which blocks does this file declare",
-not expression semantics, so a small scanner avoids a parser dependency (python-hcl2 pins its
-own grammar and lags Terraform's syntax).
+The Terragrunt gate and the backend coverage check ask "which blocks does this module declare,
+with which labels and literal attributes"; python-hcl2 parses the file (comments, heredocs and
+strings are its business) and this module turns its dictionary into :class:`Block` trees.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-_HEADER = re.compile(r'(?m)^[ \t]*([A-Za-z_][\w-]*)((?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*)[ \t]*\{')
-_LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
-_HEREDOC = re.compile(r"<<-?([A-Za-z_]\w*)[ \t]*\n")
+import hcl2
+
+__all__ = ["Block", "blocks", "module_blocks"]
+
+_IS_BLOCK = "__is_block__"
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
     type: str
     labels: tuple[str, ...]
-    body: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
     children: tuple[Block, ...] = field(default=())
 
     def find(self, type_: str) -> list[Block]:
         return [c for c in self.children if c.type == type_]
 
+    def literal(self, name: str) -> str | None:
+        """The attribute ``name`` when it is a string literal (its quotes removed), else None."""
+        value = self.attributes.get(name)
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+            return value[1:-1]
+        return None
 
-def sanitize(text: str) -> str:
-    """Comments and heredocs removed; braces inside strings neutralized (quotes kept)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "#" or text.startswith("//", i):
-            while i < n and text[i] != "\n":
-                i += 1
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        elif ch == "<" and (m := _HEREDOC.match(text, i)):
-            end = re.compile(rf"(?m)^[ \t]*{re.escape(m.group(1))}[ \t]*$").search(text, m.end())
-            out.append('""')
-            i = n if end is None else end.end()
-        elif ch == '"':
-            i = _string(text, i, out)
+
+def _unquote(label: str) -> str:
+    return label[1:-1] if len(label) >= 2 and label[0] == label[-1] == '"' else label
+
+
+def _labelled(entry: Mapping[str, Any], labels: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """python-hcl2 nests a block's labels as one-key dictionaries down to the body (``__is_block__``)."""
+    if entry.get(_IS_BLOCK):
+        yield labels, entry
+        return
+    for label, inner in entry.items():
+        if isinstance(inner, Mapping):
+            yield from _labelled(inner, (*labels, _unquote(label)))
+
+
+def _body(type_: str, entries: list[Any]) -> list[Block] | None:
+    """The blocks a body key holds, or None when the key is an attribute (a list of values)."""
+    found: list[Block] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            return None
+        labelled = list(_labelled(entry, ()))
+        if not labelled:
+            return None
+        for labels, body in labelled:
+            found.append(_block(type_, labels, body))
+    return found
+
+
+def _block(type_: str, labels: tuple[str, ...], body: Mapping[str, Any]) -> Block:
+    attributes: dict[str, Any] = {}
+    children: list[Block] = []
+    for key, value in body.items():
+        if key.startswith("__"):
+            continue
+        nested = _body(key, value) if isinstance(value, list) and value else None
+        if nested is None:
+            attributes[key] = value
         else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-def _string(text: str, i: int, out: list[str]) -> int:
-    """Copy the string starting at ``text[i]`` (a quote), braces masked; return the index after it."""
-    out.append('"')
-    i += 1
-    depth = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            out.append("__")
-            i += 2
-            continue
-        if text.startswith("${", i) or text.startswith("%{", i):
-            depth += 1
-            out.append("$(")
-            i += 2
-            continue
-        if depth and ch == '"':  # a string nested in an interpolation
-            inner: list[str] = []
-            i = _string(text, i, inner)
-            out.append("".join(inner).replace('"', "'"))
-            continue
-        if depth and ch == "}":
-            depth -= 1
-            out.append(")")
-        elif ch == '"' and not depth:
-            out.append('"')
-            return i + 1
-        else:
-            out.append({"{": "(", "}": ")", "\n": " "}.get(ch, ch))
-        i += 1
-    return i
+            children.extend(nested)
+    return Block(type_, labels, attributes, tuple(children))
 
 
 def blocks(text: str) -> list[Block]:
-    """Top-level blocks of sanitized ``text``, each with its nested blocks."""
-    result, pos = [], 0
-    while (m := _HEADER.search(text, pos)) is not None:
-        depth, j = 1, m.end()
-        while j < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[j], 0)
-            j += 1
-        body = text[m.end(): j - 1]
-        labels = tuple(a or b for a, b in _LABEL.findall(m.group(2)))
-        result.append(Block(m.group(1), labels, body, tuple(blocks(body))))
-        pos = j
-    return result
+    """The top-level blocks of one file's ``text``, each with its nested blocks."""
+    return _block("", (), {**hcl2.loads(text), _IS_BLOCK: True}).children
 
 
 def module_blocks(directory: Path) -> list[Block]:
     """Top-level blocks of every ``*.tf`` file in ``directory`` (not recursive, as Terraform)."""
     found: list[Block] = []
     for path in sorted(directory.glob("*.tf")):
-        found += blocks(sanitize(path.read_text()))
+        found += blocks(path.read_text())
     return found

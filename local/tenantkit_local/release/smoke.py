@@ -60,10 +60,19 @@ def _run(cmd: list[str | Path], env: dict[str, str] | None = None, cwd: Path = P
     return proc.returncode, proc.stdout + proc.stderr
 
 
+def terraform_cli_config() -> Path:
+    """The CLI configuration terraform/Makefile uses: the provider mirror's when the machine has
+    it, the public registry's otherwise (``terraform/scripts/cli-config.sh`` decides, once)."""
+    code, out = _run(["bash", TERRAFORM / "scripts" / "cli-config.sh"])
+    if code != 0 or not out.strip():
+        raise RuntimeError(f"terraform/scripts/cli-config.sh failed: {out.strip()}")
+    return Path(out.strip().splitlines()[-1])
+
+
 def _terraform_env() -> dict[str, str]:
-    """As terraform/Makefile: the repository's CLI config, nothing from the caller's TF_* settings."""
+    """As terraform/Makefile: the chosen CLI config, nothing from the caller's TF_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    return {**env, "TF_CLI_CONFIG_FILE": str(TERRAFORM / ".terraformrc"), "TF_IN_AUTOMATION": "1",
+    return {**env, "TF_CLI_CONFIG_FILE": str(terraform_cli_config()), "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1"}
 
 

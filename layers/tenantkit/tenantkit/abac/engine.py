@@ -21,6 +21,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import cedarpy
 
+__all__ = [
+    "NAMESPACE",
+    "AbacDecision",
+    "AbacResource",
+    "PolicyEngine",
+    "packaged_policies",
+    "packaged_schema",
+]
+
 if TYPE_CHECKING:  # only a type here; the envelope's pydantic import is the caller's cost
     from tenantkit.envelope import IdentityEnvelope
 

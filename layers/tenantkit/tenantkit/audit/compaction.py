@@ -28,8 +28,17 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from tenantkit import aws
+from tenantkit.audit.exceptions import (
+    CompactionError,
+    CompactionEventError,
+    CompactionQueryError,
+    CompactionTimeoutError,
+)
+from tenantkit.aws import jittered_backoff
 from tenantkit.config import env_number, env_required
-from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.exceptions import ConfigurationError
+from tenantkit.observability.settings import ObservabilitySettings
 
 SQL_FILE = "compact_audit_partition.sql"
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -38,34 +47,6 @@ _DT = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9_.=-]+/)*\Z")  # goes into an SQL literal: no quotes, ever
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}\Z")
-
-
-class CompactionError(TenantkitError):
-    """A partition could not be compacted."""
-
-    reason = "compaction_failed"
-
-
-class CompactionEventError(CompactionError):
-    reason = "compaction_event_invalid"
-
-
-class CompactionQueryError(CompactionError):
-    """Athena ended the query FAILED or CANCELLED; ``athena_reason`` is Athena's own explanation."""
-
-    reason = "compaction_query_failed"
-
-    def __init__(self, dt: str, query_execution_id: str, state: str, athena_reason: str) -> None:
-        self.dt, self.query_execution_id, self.state, self.athena_reason = dt, query_execution_id, state, athena_reason
-        super().__init__(f"dt={dt}: query {query_execution_id} {state}: {athena_reason}")
-
-
-class CompactionTimeoutError(CompactionError):
-    reason = "compaction_timeout"
-
-    def __init__(self, dt: str, query_execution_id: str, waited_seconds: float) -> None:
-        self.dt, self.query_execution_id = dt, query_execution_id
-        super().__init__(f"dt={dt}: query {query_execution_id} not finished after {waited_seconds:.0f} s; stopped")
 
 
 def validate_dt(value: object) -> str:
@@ -128,6 +109,7 @@ class CompactionConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CompactionConfig:
         env = os.environ if environ is None else environ
+        ObservabilitySettings.from_env(env)  # a bad logging setting fails here, at init
         # One name for the audit location across the sink, compaction and the CLI: AUDIT_STORE.
         store = env_required(env, "AUDIT_STORE")
         if not store.startswith("s3://"):
@@ -253,7 +235,7 @@ class AthenaCompactor:
     def wait(self, dt: str, query_id: str, deadline: float) -> dict[str, Any]:
         started, attempt = self._clock(), 0
         while True:
-            execution = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+            execution: dict[str, Any] = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
             if execution.get("Status", {}).get("State") in FINAL_STATES:
                 return execution
             remaining = deadline - self._clock()
@@ -265,8 +247,7 @@ class AthenaCompactor:
 
     def backoff(self, attempt: int) -> float:
         """Exponential, capped, "equal jitter": half the step fixed, half random."""
-        step = min(self.max_delay, self.first_delay * 2 ** min(attempt, 32))
-        return step / 2 + self._rng.uniform(0, step / 2)
+        return jittered_backoff(self._rng, attempt, base=self.first_delay, cap=self.max_delay, equal=True)
 
     def _stop(self, query_id: str) -> None:
         try:
@@ -279,7 +260,4 @@ class AthenaCompactor:
 
 
 def _client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(service, config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+    return aws.client(service, max_attempts=5)

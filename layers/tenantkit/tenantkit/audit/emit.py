@@ -15,6 +15,10 @@ from tenantkit.observability.formatter import contract_line
 from tenantkit.observability.logger import service_name
 from tenantkit.observability.state import current_log_fields, current_state
 
+__all__ = [
+    "emit_audit",
+]
+
 
 def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: Any) -> AuditRecord:
     """Fill identity and runtime fields from the request state, validate, write one line.

@@ -12,7 +12,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+from tenantkit.identifiers import AUDIT_ID
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AuditRecord",
+    "EventType",
+    "Outcome",
+    "audit_json_schema",
+    "new_event_id",
+    "utc_timestamp",
+]
+
+SCHEMA_VERSION: Literal["1"] = "1"
 
 EventType = Literal[
     "authz.allow",
@@ -39,7 +51,7 @@ EventType = Literal[
 ]
 Outcome = Literal["allow", "deny", "unauthorized", "rejected", "success", "error"]
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}$"
+_ID = AUDIT_ID
 _TS = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
 

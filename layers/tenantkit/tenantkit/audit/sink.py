@@ -17,12 +17,12 @@ objects instead of adding duplicates. Compaction then dedups by ``event_id`` any
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,19 +30,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tenantkit.audit.exceptions import SinkEventError
 from tenantkit.audit.schema import AuditRecord
 from tenantkit.audit.storage import AuditStorage, storage_from_uri
-from tenantkit.exceptions import TenantkitError
 from tenantkit.observability import get_logger
 from tenantkit.observability.redaction import redact_text
+from tenantkit.observability.settings import ObservabilitySettings
 
 MAX_QUARANTINE_RAW = 8192
-
-
-class SinkEventError(TenantkitError):
-    """The invocation event is neither a CloudWatch Logs nor an SQS event."""
-
-    reason = "sink_event_unknown"
 
 
 @dataclass
@@ -69,6 +64,7 @@ class AuditSink:
     @classmethod
     def from_env(cls) -> AuditSink:
         """``AUDIT_STORE`` = ``s3://bucket/prefix`` or a directory (default ``.tenantkit/audit``)."""
+        ObservabilitySettings.from_env()  # a bad logging setting fails here, at init
         return cls(storage_from_uri(os.environ.get("AUDIT_STORE")))
 
     def ingest(self, lines: Iterable[str], *, key: str, source: str, strict: bool = True) -> IngestResult:
@@ -116,10 +112,16 @@ class AuditSink:
 
     def handle_cloudwatch(self, event: dict[str, Any]) -> dict[str, Any]:
         """One subscription delivery; a storage failure raises so Lambda retries the same event."""
-        try:
-            payload = json.loads(gzip.decompress(base64.b64decode(event["awslogs"]["data"])))
-        except (KeyError, ValueError, OSError, EOFError) as exc:
+        from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
+
+        try:  # Powertools decodes (base64, gzip, JSON); we only type its failures
+            payload = CloudWatchLogsEvent(event).parse_logs_data().raw_event
+        except (KeyError, TypeError, ValueError, zlib.error) as exc:
             raise SinkEventError(f"undecodable CloudWatch Logs payload: {type(exc).__name__}") from None
+        if not isinstance(payload, dict):
+            raise SinkEventError("undecodable CloudWatch Logs payload: not a JSON object")
+        if payload.get("messageType") == "DATA_MESSAGE" and not _well_formed(payload):
+            raise SinkEventError("CloudWatch Logs payload: logGroup, logStream or logEvents malformed")
         if payload.get("messageType") != "DATA_MESSAGE":
             return {"messageType": payload.get("messageType"), "written": 0}
         events = payload.get("logEvents") or []
@@ -141,8 +143,17 @@ class AuditSink:
                                source=f"sqs:{record.event_source_arn}")
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                             context=context))
+
+
+def _well_formed(payload: dict[str, Any]) -> bool:
+    """The DATA_MESSAGE fields the sink reads, with the types CloudWatch Logs gives them."""
+    events = payload.get("logEvents")
+    return (isinstance(payload.get("logGroup"), str) and isinstance(payload.get("logStream"), str)
+            and isinstance(events, list)
+            and all(isinstance(e, dict) and isinstance(e.get("id"), str) and isinstance(e.get("message"), str)
+                    for e in events))
 
 
 def _sqs_lines(body: str) -> list[str]:

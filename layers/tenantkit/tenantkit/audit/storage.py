@@ -13,7 +13,21 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from tenantkit import aws
+from tenantkit.audit.exceptions import StorageKeyError
+from tenantkit.exceptions import ConfigurationError
+
+__all__ = [
+    "AUDIT_STORE",
+    "DEFAULT_LOCAL_ROOT",
+    "AuditStorage",
+    "LocalStorage",
+    "S3Storage",
+    "storage_from_uri",
+]
+
 DEFAULT_LOCAL_ROOT = ".tenantkit/audit"
+AUDIT_STORE = "AUDIT_STORE"  # the variable the URI comes from
 
 
 class AuditStorage(Protocol):
@@ -50,7 +64,7 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if self.root.resolve() not in path.parents:
-            raise ValueError("key escapes the storage root")
+            raise StorageKeyError("key escapes the storage root")
         return path
 
 
@@ -72,7 +86,8 @@ class S3Storage:
                                ContentType="application/x-ndjson", ContentEncoding="gzip")
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        data: bytes = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        return data
 
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []
@@ -92,17 +107,15 @@ def storage_from_uri(uri: str | None) -> AuditStorage:
     parts = urlsplit(uri)
     if parts.scheme == "s3":
         if not parts.netloc:
-            raise ValueError("s3:// URI needs a bucket")
+            raise ConfigurationError(AUDIT_STORE, "an s3:// URI needs a bucket")
         return S3Storage(parts.netloc, parts.path)
     if parts.scheme == "file":
         return LocalStorage(parts.path)
     if parts.scheme:
-        raise ValueError(f"unsupported audit store scheme {parts.scheme!r}")
+        raise ConfigurationError(AUDIT_STORE,
+                                 f"unsupported scheme {parts.scheme!r} (use s3://, file:// or a directory)")
     return LocalStorage(uri)
 
 
 def _s3_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+    return aws.client("s3", max_attempts=3)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from tenantkit.bff.api import BffApi
 from tenantkit.bff.config import BffConfig
-from tenantkit.bff.errors import ServiceMisconfiguredError, UpstreamFailedError
+from tenantkit.bff.exceptions import ServiceMisconfiguredError, UpstreamFailedError
 from tenantkit.bff.outbound import AgentCoreUpstream, HttpUpstream, Upstream
 from tenantkit.bff.service import BffService
 from tenantkit.bff.sessions import (
@@ -18,6 +18,7 @@ from tenantkit.bff.sessions import (
 )
 from tenantkit.exceptions import ConfigurationError, TenantkitError
 from tenantkit.observability import get_logger
+from tenantkit.observability.settings import ObservabilitySettings
 
 __all__ = ["BffApi", "BffConfig", "BffService", "DynamoDbSessionRepository", "InMemorySessionRepository",
            "SessionRepository", "SessionStore", "build_session_repository", "build_upstream", "load_bff"]
@@ -61,6 +62,7 @@ def build_session_repository(config: BffConfig) -> SessionRepository:
 
 def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
     try:
+        ObservabilitySettings.from_env(environ)
         config = BffConfig.from_env(environ)
         upstream = build_upstream(config, environ)
         repository = build_session_repository(config)

@@ -51,7 +51,7 @@ def route_template(method: str, path: str) -> str:
     return paths.template_of(method, path)
 
 
-def problem(error: BffError, correlation_id: str | None) -> Response:
+def problem(error: BffError, correlation_id: str | None) -> Response[str]:
     body = {
         "type": PROBLEM_BASE + error.public_reason,
         "title": error.title,
@@ -172,7 +172,7 @@ class BffApi:
             get_logger().error("audit record not written", extra={"error_type": type(error).__name__})
         return response
 
-    def _reject(self, error: BffError, route: str, correlation_id: str | None) -> Response:
+    def _reject(self, error: BffError, route: str, correlation_id: str | None) -> Response[str]:
         if error.audit_event is not None:
             emit_audit(error.audit_event, error.audit_outcome, error.reason, route=route, status=error.status)
         elif error.status >= 500:
@@ -183,34 +183,36 @@ class BffApi:
         app = self.app
 
         def ctx() -> RequestContext:
-            return app.context["ctx"]
+            current: RequestContext = app.context["ctx"]
+            return current
 
         def service() -> BffService:
-            return app.context["service"]
+            current: BffService = app.context["service"]
+            return current
 
-        def ok(body: Any, status: int = 200) -> Response:
+        def ok(body: Any, status: int = 200) -> Response[str]:
             return Response(status_code=status, content_type="application/json", body=json.dumps(body),
                             headers={"X-Correlation-Id": ctx().envelope.correlation_id})
 
         @app.get("/v1/me")
-        def me() -> Response:
+        def me() -> Response[str]:
             return ok(service().me(ctx()))
 
         @app.post("/v1/sessions")
-        def create_session() -> Response:
+        def create_session() -> Response[str]:
             return ok(service().create_session(ctx()), 201)
 
         @app.get("/v1/sessions/<session_id>")
-        def get_session(session_id: str) -> Response:
+        def get_session(session_id: str) -> Response[str]:
             return ok(service().get_session(ctx(), session_id))
 
         @app.delete("/v1/sessions/<session_id>")
-        def delete_session(session_id: str) -> Response:
+        def delete_session(session_id: str) -> Response[str]:
             service().delete_session(ctx(), session_id)
             return Response(status_code=204, headers={"X-Correlation-Id": ctx().envelope.correlation_id})
 
         @app.post("/v1/sessions/<session_id>/messages")
-        def send_message(session_id: str) -> Response:
+        def send_message(session_id: str) -> Response[str]:
             payload = app.context["payload"]
             if not payload:
                 raise BadRequestError("a message body is required", reason="body_missing")
@@ -219,20 +221,20 @@ class BffApi:
                 "utf-8", errors="replace"), headers={"X-Correlation-Id": ctx().envelope.correlation_id})
 
         @app.exception_handler(BffError)
-        def bff_error(error: BffError) -> Response:
+        def bff_error(error: BffError) -> Response[str]:
             return self._reject(error, ctx().route, ctx().envelope.correlation_id)
 
         @app.exception_handler(Exception)
-        def unexpected(error: Exception) -> Response:
+        def unexpected(error: Exception) -> Response[str]:
             get_logger().error("unhandled error", extra={"error_type": type(error).__name__})
             return problem(BffError("internal error"), ctx().envelope.correlation_id)
 
         @app.not_found
-        def not_found(_: Exception) -> Response:
+        def not_found(_: Exception) -> Response[str]:
             return self._reject(RouteNotFoundError("no such route"), ctx().route, ctx().envelope.correlation_id)
 
 
-def _as_proxy(response: Response) -> dict[str, Any]:
+def _as_proxy(response: Response[str]) -> dict[str, Any]:
     """A Response rendered as the resolver renders it for REST APIs (multiValueHeaders), for
     errors raised before routing."""
     headers = {k: v if isinstance(v, list) else [v] for k, v in response.headers.items()}

@@ -11,6 +11,11 @@ from tenantkit.config import env_number, env_required, registry_source, require_
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 
+__all__ = [
+    "UPSTREAM_MODES",
+    "BffConfig",
+]
+
 UPSTREAM_MODES = ("agentcore", "http")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenantkit import aws
 from tenantkit.bff.errors import TenantCredentialsUnavailableError
 from tenantkit.observability import get_logger
 
@@ -155,24 +156,14 @@ class TenantScopedClients:
                 expires_at=min(stated, requested_at + self._duration),
             )
         except Exception as exc:  # any STS or transport failure: no data access at all
-            cause = _error_code(exc) or type(exc).__name__
+            cause = aws.error_code(exc) or type(exc).__name__
             get_logger().error("tenant credentials unavailable", extra={"cause": cause})
             raise TenantCredentialsUnavailableError("tenant data credentials are unavailable") from None
 
 
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return str(code) if code else None
-
-
 def _default_sts_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
     # The BFF's own (function role) credentials sign only this client.
-    return boto3.client("sts", config=Config(connect_timeout=1, read_timeout=2,
-                                             retries={"max_attempts": 3, "mode": "standard"}))
+    return aws.client("sts", max_attempts=3, connect_timeout=1, read_timeout=2)
 
 
 def _default_dynamodb_client(credentials: ScopedCredentials) -> Any:

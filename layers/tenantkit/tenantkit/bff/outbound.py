@@ -18,7 +18,6 @@ the caller.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import urllib.error
@@ -28,10 +27,24 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from tenantkit.bff.errors import UpstreamFailedError, UpstreamRedirectError, UpstreamTimeoutError
+from tenantkit import aws
+from tenantkit.bff.exceptions import UpstreamFailedError, UpstreamRedirectError, UpstreamTimeoutError
 from tenantkit.config import require_https_url
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.exceptions import ConfigurationError
+from tenantkit.observability.settings import lambda_trace_header
+
+__all__ = [
+    "AgentCoreUpstream",
+    "HttpUpstream",
+    "Upstream",
+    "UpstreamRequest",
+    "UpstreamResponse",
+    "baggage",
+    "identity_headers",
+    "traceparent",
+    "usage_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +97,7 @@ def identity_headers(request: UpstreamRequest) -> dict[str, str]:
         "X-Principal-Type": envelope.principal_type,
         "X-Session-Id": request.session_id,
         "X-Correlation-Id": request.correlation_id,
-        "traceparent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+        "traceparent": traceparent(lambda_trace_header()),
         "baggage": baggage(envelope),
     }
 
@@ -188,11 +201,7 @@ class AgentCoreUpstream:
         self._client: Any = None
 
     def _default_client(self) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client("bedrock-agentcore", config=Config(
-            read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"}))
+        return aws.client("bedrock-agentcore", max_attempts=1, connect_timeout=2, read_timeout=self._timeout)
 
     def parameters(self, request: UpstreamRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -202,7 +211,7 @@ class AgentCoreUpstream:
             "contentType": request.content_type,
             "accept": "application/json",
             "payload": request.payload,
-            "traceParent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+            "traceParent": traceparent(lambda_trace_header()),
             "baggage": baggage(request.envelope),
         }
         if self._qualifier:
@@ -221,7 +230,7 @@ class AgentCoreUpstream:
         except (ReadTimeoutError, ConnectTimeoutError):
             raise UpstreamTimeoutError("agent runtime did not answer in time") from None
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            code = aws.error_code(exc) or "Unknown"
             raise UpstreamFailedError(f"agent runtime error {code}", reason="upstream_agentcore_error") from None
         except BotoCoreError:
             raise UpstreamFailedError("agent runtime unreachable", reason="upstream_unreachable") from None

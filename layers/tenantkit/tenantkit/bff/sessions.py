@@ -35,9 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tenantkit.bff.errors import SessionExpiredError, SessionNotFoundError, SessionStoreUnavailableError
+from tenantkit import aws
+from tenantkit.bff.exceptions import (
+    SessionConflictError,
+    SessionExpiredError,
+    SessionNotFoundError,
+    SessionStoreUnavailableError,
+)
 from tenantkit.envelope import IdentityEnvelope
-from tenantkit.exceptions import TenantkitError
 
 __all__ = [
     "GSI_SHARDS", "SESSION_ID_PATTERN", "DynamoDbSessionRepository", "InMemorySessionRepository",
@@ -90,12 +95,6 @@ class SessionBinding:
     def public(self) -> dict[str, Any]:
         return {"session_id": self.session_id, "app_id": self.app_id, "tenant_id": self.tenant_id,
                 "created_at": self.created_at, "expires_at": self.expires_at}
-
-
-class SessionConflictError(TenantkitError):
-    """The session id is already bound (the conditional write lost)."""
-
-    reason = "session_conflict"
 
 
 class SessionRepository(Protocol):
@@ -253,7 +252,7 @@ class DynamoDbSessionRepository(_RepositoryBase):
             client.put_item(TableName=self._table, Item=to_item(binding),
                             ConditionExpression="attribute_not_exists(pk)")
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
                 raise SessionConflictError(session_id) from None
             raise _store_error(exc) from None
         return binding
@@ -282,7 +281,7 @@ class DynamoDbSessionRepository(_RepositoryBase):
                                            ":p": {"S": envelope.principal_id}},
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
                 raise SessionNotFoundError("no such session", reason="session_not_owned") from None
             raise _store_error(exc) from None
 
@@ -332,13 +331,8 @@ def _store_error(exc: Exception) -> SessionStoreUnavailableError:
     """A failed table call as a 503; the cause is logged by code only (messages may echo keys)."""
     from tenantkit.observability import get_logger
 
-    code = _error_code(exc) or type(exc).__name__
+    code = aws.error_code(exc) or type(exc).__name__
     get_logger().error("session store call failed", extra={"cause": code})
     if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
         return SessionStoreUnavailableError("session store unavailable", reason="session_store_access_denied")
     return SessionStoreUnavailableError("session store unavailable")
-
-
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from tenantkit.discovery.cloudmap import CloudMapResolver, DiscoveryError, Endpoint
+from tenantkit.discovery.cloudmap import CloudMapResolver, Endpoint
+from tenantkit.discovery.exceptions import DiscoveryError
 
 __all__ = ["CloudMapResolver", "DiscoveryError", "Endpoint"]

@@ -29,9 +29,19 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from tenantkit import aws
+from tenantkit.aws import jittered_backoff
 from tenantkit.config import env_number
-from tenantkit.exceptions import ConfigurationError, TenantkitError
+from tenantkit.discovery.exceptions import DiscoveryError
+from tenantkit.exceptions import ConfigurationError, InvalidArgumentError
 from tenantkit.observability import get_logger
+
+__all__ = [
+    "HEALTH_STATUSES",
+    "RETRYABLE_CODES",
+    "CloudMapResolver",
+    "Endpoint",
+]
 
 RETRYABLE_CODES = frozenset(
     {"ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable",
@@ -81,12 +91,6 @@ class Endpoint:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
-class DiscoveryError(TenantkitError):
-    """No usable upstream: discovery failed and nothing fresh enough is cached."""
-
-    reason = "upstream_discovery_failed"
-
-
 @dataclass(frozen=True, slots=True)
 class _Entry:
     endpoints: tuple[Endpoint, ...]
@@ -114,9 +118,9 @@ class CloudMapResolver:
         rng: random.Random | None = None,
     ) -> None:
         if health_status not in HEALTH_STATUSES:
-            raise ValueError(f"health_status must be one of {', '.join(HEALTH_STATUSES)}")
+            raise InvalidArgumentError(f"health_status must be one of {', '.join(HEALTH_STATUSES)}")
         if max_attempts < 1 or not 1 <= max_results <= 1000:
-            raise ValueError("max_attempts must be >= 1 and max_results within 1..1000")
+            raise InvalidArgumentError("max_attempts must be >= 1 and max_results within 1..1000")
         self.namespace = namespace
         self.service = service
         self._client = client
@@ -218,13 +222,13 @@ class CloudMapResolver:
                     MaxResults=self._max_results,
                 )
             except Exception as exc:
-                code = _error_code(exc)
+                code = aws.error_code(exc) or ""
                 if not _retryable(exc, code):
                     raise DiscoveryError(f"DiscoverInstances failed: {code or type(exc).__name__}") from exc
                 attempt += 1
                 if attempt >= self._max_attempts:
                     raise DiscoveryError(f"DiscoverInstances failed {attempt} times, last: {code}") from exc
-                self._sleep(self._rng.uniform(0, min(self._max_delay, self._base_delay * 2 ** (attempt - 1))))
+                self._sleep(jittered_backoff(self._rng, attempt - 1, base=self._base_delay, cap=self._max_delay))
 
     def _endpoint(self, instance: Mapping[str, Any]) -> Endpoint | None:
         attributes = MappingProxyType({str(k): str(v) for k, v in (instance.get("Attributes") or {}).items()})
@@ -268,19 +272,8 @@ class CloudMapResolver:
     def _client_or_create(self) -> Any:
         """The injected client, or a servicediscovery client with botocore's retries off (ours apply)."""
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1)
-            self._client = boto3.client("servicediscovery", config=config)
+            self._client = aws.client("servicediscovery", max_attempts=1, connect_timeout=1, read_timeout=1)
         return self._client
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        return str((response.get("Error") or {}).get("Code", ""))
-    return ""
 
 
 def _retryable(exc: Exception, code: str) -> bool:

@@ -24,6 +24,10 @@ from tenantkit.jwks.keys import KeySet, VerificationKey, parse_jwks
 from tenantkit.jwks.penalty_box import PenaltyBox
 from tenantkit.observability import get_logger
 
+__all__ = [
+    "JwksCache",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:

@@ -16,6 +16,11 @@ from urllib.parse import urlsplit
 
 from tenantkit.exceptions import JwksUnavailableError
 
+__all__ = [
+    "JwksFetcher",
+    "UrllibFetcher",
+]
+
 _CHUNK = 16 * 1024
 
 

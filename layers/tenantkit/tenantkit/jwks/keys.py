@@ -16,7 +16,15 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
 from tenantkit.exceptions import JwksUnavailableError
+from tenantkit.jwks.exceptions import JwkRejectedError
 from tenantkit.observability import get_logger
+
+__all__ = [
+    "MIN_RSA_BITS",
+    "KeySet",
+    "VerificationKey",
+    "parse_jwks",
+]
 
 MIN_RSA_BITS = 2048
 _ALG_KTY = {"RS256": "RSA", "ES256": "EC"}
@@ -60,7 +68,7 @@ def parse_jwks(document: bytes) -> KeySet:
             continue
         try:
             parsed = _load(kid, jwk)
-        except _Rejected as rejected:
+        except JwkRejectedError as rejected:
             keyset.rejected[kid] = rejected.reason
             continue
         except (InvalidKeyError, ValueError, TypeError, KeyError) as exc:
@@ -71,26 +79,21 @@ def parse_jwks(document: bytes) -> KeySet:
     return keyset
 
 
-class _Rejected(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
 def _load(kid: str, jwk: dict[str, Any]) -> VerificationKey | None:
     kty = jwk.get("kty")
     alg = jwk.get("alg")
     if alg is not None and alg not in _ALG_KTY:
-        raise _Rejected("key_alg_mismatch")  # declared for another algorithm: never usable here
+        raise JwkRejectedError("key_alg_mismatch")  # declared for another algorithm: never usable here
     if kty == "RSA":
-        key = RSAAlgorithm.from_jwk(jwk)
-        key = key.public_key() if hasattr(key, "public_key") else key
-        if key.key_size < MIN_RSA_BITS:
-            raise _Rejected("key_too_weak")
-        return VerificationKey(kid=kid, kty="RSA", key=key, alg=alg)
+        rsa_key = RSAAlgorithm.from_jwk(jwk)
+        rsa_key = rsa_key.public_key() if hasattr(rsa_key, "public_key") else rsa_key
+        if rsa_key.key_size < MIN_RSA_BITS:
+            raise JwkRejectedError("key_too_weak")
+        return VerificationKey(kid=kid, kty="RSA", key=rsa_key, alg=alg)
     if kty == "EC":
         if jwk.get("crv") != "P-256":
             return None
-        key = ECAlgorithm.from_jwk(jwk)
-        key = key.public_key() if hasattr(key, "public_key") else key
-        return VerificationKey(kid=kid, kty="EC", key=key, alg=alg)
+        ec_key = ECAlgorithm.from_jwk(jwk)
+        ec_key = ec_key.public_key() if hasattr(ec_key, "public_key") else ec_key
+        return VerificationKey(kid=kid, kty="EC", key=ec_key, alg=alg)
     return None  # oct and anything else: never

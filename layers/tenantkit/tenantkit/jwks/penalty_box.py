@@ -10,6 +10,10 @@ import threading
 import time
 from collections.abc import Callable
 
+__all__ = [
+    "PenaltyBox",
+]
+
 
 class PenaltyBox:
     def __init__(self, *, interval_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:

@@ -6,6 +6,18 @@ This module is the machine-readable source; ``docs/observability.md`` is the pro
 
 from __future__ import annotations
 
+__all__ = [
+    "FORBIDDEN_METRIC_DIMENSIONS",
+    "IDENTITY_LOG_FIELDS",
+    "LOG_FIELDS",
+    "METRIC_DIMENSIONS",
+    "OTEL_ATTRIBUTES",
+    "REDACTED",
+    "RUNTIME_LOG_FIELDS",
+    "TRACE_ANNOTATIONS",
+    "as_document",
+]
+
 # Present in every log line emitted during a request (null when not yet known, e.g. the
 # tenant of a request whose token failed verification).
 IDENTITY_LOG_FIELDS: tuple[str, ...] = (

@@ -10,6 +10,11 @@ from tenantkit.observability.pseudonym import session_id_policy
 from tenantkit.observability.redaction import dumps_redacted
 from tenantkit.observability.state import current_log_fields
 
+__all__ = [
+    "ContractFormatter",
+    "contract_line",
+]
+
 
 def contract_line(record: dict[str, Any]) -> str:
     """Fill the contract fields from the request state, pseudonymize, redact, serialize.

@@ -8,17 +8,22 @@ tenant's request survives into the next invocation of a warm container.
 from __future__ import annotations
 
 import functools
-import os
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tenantkit.identifiers import CORRELATION_ID_RE
 from tenantkit.observability.logger import get_logger, service_name
+from tenantkit.observability.settings import observability_settings
 from tenantkit.observability.state import begin_request, end_request
 from tenantkit.observability.tracing import traced, tracing_enabled
 
+__all__ = [
+    "correlation_id_of",
+    "observe",
+]
+
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")  # \Z: "$" would admit a trailing newline
+_CORRELATION_ID = CORRELATION_ID_RE
 
 
 def correlation_id_of(event: Any, context: Any) -> str | None:
@@ -38,12 +43,11 @@ def observe(handler: Handler) -> Handler:
     as every other line (tokens, cookies, codes and credentials never reach the log).
     """
     traced_handler: list[Callable[[Any, Any], Any]] = []  # built on first traced call, then reused
-    log_event = os.environ.get("POWERTOOLS_LOGGER_LOG_EVENT", "").strip().lower() in ("1", "true", "yes", "on")
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
         begin_request(context, correlation_id=correlation_id_of(event, context))
-        if log_event:
+        if observability_settings().log_event:
             get_logger().info(event)
         try:
             if tracing_enabled():

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
+
+__all__ = [
+    "StdoutProxy",
+    "get_logger",
+    "service_name",
+]
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -24,7 +29,9 @@ _loggers: dict[str, Logger] = {}
 
 
 def service_name() -> str:
-    return os.environ.get("POWERTOOLS_SERVICE_NAME", "tenantkit")
+    from tenantkit.observability.settings import observability_settings
+
+    return observability_settings().service_name
 
 
 def get_logger(service: str | None = None) -> Logger:
@@ -36,6 +43,7 @@ def get_logger(service: str | None = None) -> Logger:
 
         from tenantkit.observability.formatter import ContractFormatter
 
-        logger = Logger(service=name, stream=StdoutProxy(), logger_formatter=ContractFormatter())
+        stream = cast("IO[str]", StdoutProxy())  # duck-typed: write() and flush() are all logging uses
+        logger = Logger(service=name, stream=stream, logger_formatter=ContractFormatter())
         _loggers[name] = logger
     return logger

@@ -7,14 +7,15 @@ through the Athena query packs.
 
 from __future__ import annotations
 
-import os
-
 from tenantkit.observability.contract import FORBIDDEN_METRIC_DIMENSIONS, METRIC_DIMENSIONS
+from tenantkit.observability.exceptions import ForbiddenDimensionError
 from tenantkit.observability.logger import service_name
+from tenantkit.observability.settings import observability_settings
 
-
-class ForbiddenDimensionError(ValueError):
-    """A metric dimension outside the contract (or an identity field) was requested."""
+__all__ = [
+    "check_dimensions",
+    "emit_metric",
+]
 
 
 def check_dimensions(dimensions: dict[str, str | None]) -> None:
@@ -32,7 +33,7 @@ def emit_metric(name: str, value: float = 1, unit: str = "Count", **dimensions: 
 
     check_dimensions(dimensions)  # names, not values: a forbidden dimension fails even while still None
     given = {k: v for k, v in dimensions.items() if v is not None}
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Tenantkit")
+    namespace = observability_settings().metrics_namespace
     with single_metric(name=name, unit=MetricUnit(unit), value=value, namespace=namespace,
                        default_dimensions={"service": service_name()}) as metric:
         for key, dimension_value in given.items():

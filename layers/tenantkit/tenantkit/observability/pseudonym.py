@@ -11,8 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from functools import lru_cache
+
+from tenantkit.exceptions import ConfigurationError
+from tenantkit.observability.settings import (
+    SESSION_ID_LOGGING,
+    SESSION_ID_LOGGING_MODES,
+    observability_settings,
+    reset_observability_settings,
+)
+
+__all__ = [
+    "HASH_PREFIX",
+    "UNKEYED_PLACEHOLDER",
+    "SessionIdPolicy",
+    "reset_session_id_policy",
+    "session_id_policy",
+]
 
 HASH_PREFIX = "h1:"
 UNKEYED_PLACEHOLDER = "redacted:no-hash-key"
@@ -20,16 +35,15 @@ UNKEYED_PLACEHOLDER = "redacted:no-hash-key"
 
 class SessionIdPolicy:
     def __init__(self, mode: str = "hashed", key: bytes | None = None) -> None:
-        if mode not in ("hashed", "raw"):
-            raise ValueError("TENANTKIT_SESSION_ID_LOGGING must be 'hashed' or 'raw'")
+        if mode not in SESSION_ID_LOGGING_MODES:
+            raise ConfigurationError(SESSION_ID_LOGGING, f"must be one of {', '.join(SESSION_ID_LOGGING_MODES)}")
         self.mode = mode
         self._key = key
 
     @classmethod
     def from_env(cls) -> SessionIdPolicy:
-        mode = os.environ.get("TENANTKIT_SESSION_ID_LOGGING", "hashed").strip().lower() or "hashed"
-        key = os.environ.get("TENANTKIT_LOG_HASH_KEY", "")
-        return cls(mode if mode in ("hashed", "raw") else "hashed", key.encode() if key else None)
+        settings = observability_settings()
+        return cls(settings.session_id_logging, settings.log_hash_key)
 
     def apply(self, session_id: str | None) -> str | None:
         if session_id is None or self.mode == "raw" or session_id.startswith(HASH_PREFIX):
@@ -45,15 +59,21 @@ def _digest(key: bytes, value: str) -> str:
 
 
 _policy: dict[str, SessionIdPolicy] = {}
+_policy_source: dict[str, object] = {}
 
 
 def session_id_policy() -> SessionIdPolicy:
-    """The process-wide policy, read from the environment once."""
-    if "policy" not in _policy:
-        _policy["policy"] = SessionIdPolicy.from_env()
-    return _policy["policy"]
+    """The policy of the current observability settings (rebuilt only when they change)."""
+    settings = observability_settings()
+    cached = _policy.get("policy")
+    if cached is None or _policy_source.get("settings") is not settings:
+        cached = _policy["policy"] = SessionIdPolicy(settings.session_id_logging, settings.log_hash_key)
+        _policy_source["settings"] = settings
+    return cached
 
 
 def reset_session_id_policy() -> None:
     """Forget the cached policy (tests and the local runner change the environment)."""
     _policy.clear()
+    _policy_source.clear()
+    reset_observability_settings()

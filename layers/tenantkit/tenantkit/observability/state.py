@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
+from tenantkit.observability.exceptions import UnknownLogFieldError
+
+__all__ = [
+    "RequestState",
+    "begin_request",
+    "bind_identity",
+    "current_log_fields",
+    "current_state",
+    "end_request",
+]
 
 
 @dataclass
@@ -55,7 +65,7 @@ def bind_identity(**fields: Any) -> None:
         return  # outside an observed invocation there is no request to attach identity to
     for name, value in fields.items():
         if name not in IDENTITY_LOG_FIELDS:
-            raise KeyError(f"{name} is not an identity log field")
+            raise UnknownLogFieldError(f"{name} is not an identity log field")
         if value is not None:
             state.identity[name] = value
 

@@ -10,21 +10,20 @@ segment.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
 from tenantkit.observability.pseudonym import session_id_policy
+from tenantkit.observability.settings import in_lambda, lambda_trace_header, observability_settings
 from tenantkit.observability.state import current_state
 
-_TRUE = {"1", "true", "yes", "on"}
 _tracers: dict[str, Any] = {}
 
 
 def tracing_enabled() -> bool:
-    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRUE:
+    if observability_settings().trace_disabled:
         return False
-    return bool(os.environ.get("_X_AMZN_TRACE_ID")) and bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    return lambda_trace_header() is not None and in_lambda()
 
 
 def get_tracer(service: str) -> Any:

@@ -1,0 +1,50 @@
+"""AWS plumbing every adapter shares: client creation, botocore error codes, jittered backoff.
+
+boto3 costs about 200 ms to import, so :func:`client` imports it on first use (an adapter
+calls it once per container, on its first request), never at module import.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["client", "error_code", "jittered_backoff"]
+
+
+def client(service: str, *, max_attempts: int, connect_timeout: float | None = None,
+           read_timeout: float | None = None) -> Any:
+    """A boto3 client with botocore's ``standard`` retry mode and explicit attempts and timeouts.
+
+    ``max_attempts=1`` turns botocore's retries off, for callers that retry with their own
+    backoff (Cloud Map) or must answer within a request's budget (AgentCore)."""
+    import boto3
+    from botocore.config import Config
+
+    # Only the timeouts given: botocore reads an explicit None as "no timeout at all".
+    timeouts: dict[str, Any] = {name: value for name, value in (("connect_timeout", connect_timeout),
+                                                                 ("read_timeout", read_timeout)) if value is not None}
+    create: Callable[..., Any] = boto3.client  # any service name, so not one of the stubs' literal overloads
+    return create(service, config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}, **timeouts))
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (``ThrottlingException``...), else None."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    error = response.get("Error")
+    code = error.get("Code") if isinstance(error, Mapping) else None
+    return str(code) if code else None
+
+
+def jittered_backoff(rng: random.Random, attempt: int, *, base: float, cap: float, equal: bool = False) -> float:
+    """The delay before retry number ``attempt`` (0 = the first retry): exponential, capped at ``cap``.
+
+    Full jitter (the default) draws from ``[0, step]``, which spreads a fleet of callers best;
+    ``equal=True`` keeps half the step fixed, for a poller that should not hammer early."""
+    step = min(cap, base * 2.0 ** min(attempt, 32))
+    if equal:
+        return step / 2 + rng.uniform(0, step / 2)
+    return rng.uniform(0, step)

@@ -1,0 +1,167 @@
+"""The observability settings every function reads, in one object validated once.
+
+``ObservabilitySettings.from_env()`` is strict: a value outside its allowed set is a
+:class:`~tenantkit.exceptions.ConfigurationError` naming the variable and the allowed values.
+Each function's loader calls it at init (``load_authorizer``, ``load_bff``,
+``AuditSink.from_env``, ``CompactionConfig.from_env``), so a typo fails there: the authorizer
+closed (401), the BFF with 503, the asynchronous functions with an init error.
+
+At run time :func:`observability_settings` returns the parsed object: read once per
+invocation, and re-parsed only when a variable changed (the local runner hosts several
+functions in one process, each with its own environment). A container whose init already
+failed closed still has to log that it did: there, the accessor falls back to the safe values
+(``hashed``, no event logging).
+
+Runtime facts that the Lambda service sets per invocation (``_X_AMZN_TRACE_ID``,
+``AWS_LAMBDA_FUNCTION_NAME``) are not configuration; :func:`lambda_trace_header` and
+:func:`in_lambda` read them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tenantkit.exceptions import ConfigurationError
+from tenantkit.observability.state import RequestState, current_state
+
+__all__ = [
+    "FALSE_VALUES",
+    "LOG_EVENT",
+    "LOG_HASH_KEY",
+    "METRICS_NAMESPACE",
+    "SERVICE_NAME",
+    "SESSION_ID_LOGGING",
+    "SESSION_ID_LOGGING_MODES",
+    "TRACE_DISABLED",
+    "TRUE_VALUES",
+    "VARIABLES",
+    "ObservabilitySettings",
+    "env_bool",
+    "env_choice",
+    "in_lambda",
+    "lambda_trace_header",
+    "observability_settings",
+    "reset_observability_settings",
+]
+
+SESSION_ID_LOGGING_MODES = ("hashed", "raw")
+# The spellings Powertools' own strtobool accepts: the same variable means the same thing to both.
+TRUE_VALUES = ("1", "y", "yes", "t", "true", "on")
+FALSE_VALUES = ("0", "n", "no", "f", "false", "off")
+
+SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+LOG_EVENT = "POWERTOOLS_LOGGER_LOG_EVENT"
+SESSION_ID_LOGGING = "TENANTKIT_SESSION_ID_LOGGING"
+LOG_HASH_KEY = "TENANTKIT_LOG_HASH_KEY"
+VARIABLES = (SERVICE_NAME, METRICS_NAMESPACE, TRACE_DISABLED, LOG_EVENT, SESSION_ID_LOGGING, LOG_HASH_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservabilitySettings:
+    service_name: str = "tenantkit"
+    metrics_namespace: str = "Tenantkit"
+    trace_disabled: bool = False
+    log_event: bool = False
+    session_id_logging: str = "hashed"
+    log_hash_key: bytes | None = field(default=None, repr=False)
+
+    # variable -> attribute (tests/unit/test_docs_configuration.py checks the documented defaults)
+    FIELDS: ClassVar[dict[str, str]] = {
+        SERVICE_NAME: "service_name",
+        METRICS_NAMESPACE: "metrics_namespace",
+        TRACE_DISABLED: "trace_disabled",
+        LOG_EVENT: "log_event",
+        SESSION_ID_LOGGING: "session_id_logging",
+        LOG_HASH_KEY: "log_hash_key",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ObservabilitySettings:
+        env = os.environ if environ is None else environ
+        key = env.get(LOG_HASH_KEY, "")
+        return cls(
+            service_name=env.get(SERVICE_NAME, "").strip() or "tenantkit",
+            metrics_namespace=env.get(METRICS_NAMESPACE, "").strip() or "Tenantkit",
+            trace_disabled=env_bool(env, TRACE_DISABLED),
+            log_event=env_bool(env, LOG_EVENT),
+            session_id_logging=env_choice(env, SESSION_ID_LOGGING, SESSION_ID_LOGGING_MODES),
+            log_hash_key=key.encode() if key else None,
+        )
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """``name`` as a boolean (Powertools' spellings, any case); blank or unset = ``default``."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_VALUES:
+        return True
+    if raw in FALSE_VALUES:
+        return False
+    raise ConfigurationError(name, f"must be one of {', '.join(TRUE_VALUES + FALSE_VALUES)}, got {raw!r}")
+
+
+def env_choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """``name`` as one of ``allowed`` (any case); blank or unset = the first allowed value."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return allowed[0]
+    if raw not in allowed:
+        raise ConfigurationError(name, f"must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+_cache: dict[str, tuple[tuple[str | None, ...], ObservabilitySettings]] = {}
+_per_request: dict[str, tuple[RequestState, ObservabilitySettings]] = {}
+
+
+def observability_settings() -> ObservabilitySettings:
+    """The settings of the current environment.
+
+    Inside an observed invocation the environment is read once, on first use, and reused by
+    every log line of that invocation (the Lambda environment does not change mid-request);
+    outside one (init, scripts, tests) it is read on each call and parsed only when it changed."""
+    state = current_state()
+    if state is None:
+        return _from_environment()
+    cached = _per_request.get("settings")
+    if cached is None or cached[0] is not state:
+        cached = _per_request["settings"] = (state, _from_environment())
+    return cached[1]
+
+
+def reset_observability_settings() -> None:
+    """Forget the settings read for the current invocation (tests change the environment mid-request)."""
+    _per_request.clear()
+    _cache.clear()
+
+
+def _from_environment() -> ObservabilitySettings:
+    snapshot = tuple(os.environ.get(name) for name in VARIABLES)
+    cached = _cache.get("settings")
+    if cached is not None and cached[0] == snapshot:
+        return cached[1]
+    try:
+        settings = ObservabilitySettings.from_env()
+    except ConfigurationError:
+        # Init already reported it (and failed closed); logging must still work, safely.
+        key = os.environ.get(LOG_HASH_KEY, "")
+        settings = ObservabilitySettings(service_name=os.environ.get(SERVICE_NAME, "").strip() or "tenantkit",
+                                         log_hash_key=key.encode() if key else None)
+    _cache["settings"] = (snapshot, settings)
+    return settings
+
+
+def lambda_trace_header() -> str | None:
+    """The X-Ray trace header the Lambda runtime sets for this invocation (not configuration)."""
+    return os.environ.get("_X_AMZN_TRACE_ID") or None
+
+
+def in_lambda() -> bool:
+    """Whether the Lambda runtime set its function name (not configuration)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
