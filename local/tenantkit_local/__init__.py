@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tenantkit.exceptions import TenantkitError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR_NAME = ".tenantkit"  # git-ignored: generated keys, rendered events
 
@@ -20,7 +22,7 @@ def state_dir(root: Path | None = None) -> Path:
     return path
 
 
-class AuditStoreError(ValueError):
+class AuditStoreError(TenantkitError, ValueError):
     """``AUDIT_STORE`` names something the local tools cannot read (they read a directory)."""
 
 

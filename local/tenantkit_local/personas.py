@@ -37,7 +37,7 @@ class UnknownPersonaError(TenantkitError, LookupError):
     pass
 
 
-class ClaimsOverrideError(ValueError):
+class ClaimsOverrideError(TenantkitError, ValueError):
     """``--claims`` is not a JSON object (or names a claim the issuer sets itself)."""
 
 

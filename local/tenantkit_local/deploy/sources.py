@@ -192,9 +192,6 @@ class StackInterface:
     outputs: frozenset[str] = field(default_factory=frozenset)
 
 
-_DEFAULT = re.compile(r"(?m)^\s*default\s*=")
-
-
 def stack_interface(directory: Path) -> StackInterface:
     from tenantkit_local.release.hcl import module_blocks
 
@@ -204,9 +201,9 @@ def stack_interface(directory: Path) -> StackInterface:
     variables = {}
     for block in blocks:
         if block.type == "variable":
-            nested = "".join(child.body for child in block.children)
-            own = block.body.replace(nested, "") if nested else block.body
-            variables[block.labels[0]] = bool(_DEFAULT.search(own))
+            # python-hcl2 parses the block: a default is an attribute of the variable itself
+            # (never of a nested validation block).
+            variables[block.labels[0]] = "default" in block.attributes
     outputs = frozenset(b.labels[0] for b in blocks if b.type == "output")
     return StackInterface(variables=variables, outputs=outputs)
 
