@@ -28,6 +28,8 @@ def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: A
     record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
     state = current_state()
     if state is not None:
-        state.outcome = outcome
+        state.outcome, state.reason = outcome, reason
+        if record.route is not None:
+            state.route, state.status = record.route, record.status
     sys.stdout.write(contract_line(record.model_dump()) + "\n")
     return record

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,20 +32,10 @@ from tenantkit.bff.service import BffService, RequestContext
 from tenantkit.envelope import EnvelopeError, IdentityEnvelope
 from tenantkit.observability import begin_request, bind_identity, current_state, end_request, get_logger
 from tenantkit.observability.handler import correlation_id_of
+from tenantkit.routes import route_template
 
 PROBLEM_BASE = "https://tenantkit.dev/problems/"
-_ID_SEGMENTS = re.compile(r"/(sessions|tenants|apps|principals|users)/([^/]+)")
-_PLACEHOLDERS = {"sessions": "{session_id}", "tenants": "{tenant_id}", "apps": "{app_id}",
-                 "principals": "{principal_id}", "users": "{principal_id}"}
-
-
-def route_template(method: str, path: str) -> str:
-    """``POST /v1/sessions/s_abc/messages`` -> ``POST /v1/sessions/{session_id}/messages``.
-
-    Ids never reach the ``route`` field: not session ids, and not the tenant names a spoof
-    attempt puts in a path (``/v1/tenants/globex/...`` is audited under the caller's tenant).
-    """
-    return f"{method} {_ID_SEGMENTS.sub(lambda m: f'/{m.group(1)}/{_PLACEHOLDERS[m.group(1)]}', path)}"[:300]
+__all__ = ["BffApi", "problem", "route_template"]
 
 
 def problem(error: BffError, correlation_id: str | None) -> Response:

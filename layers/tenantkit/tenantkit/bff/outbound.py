@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from tenantkit.bff.errors import UpstreamFailedError, UpstreamTimeoutError
 from tenantkit.envelope import IdentityEnvelope
+from tenantkit.observability.spans import current_traceparent, instrument_client
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,11 @@ def traceparent(trace_header: str | None = None) -> str:
     return f"00-{trace_id}-{secrets.token_hex(8)}-01"
 
 
+def outbound_traceparent() -> str:
+    """The upstream span's context when OpenTelemetry traces this invocation, else the X-Ray one."""
+    return current_traceparent() or traceparent(os.environ.get("_X_AMZN_TRACE_ID"))
+
+
 def baggage(envelope: IdentityEnvelope) -> str:
     """W3C baggage: tenant and app only (no principal or session ids to arbitrary hops)."""
     return f"tenant_id={quote(envelope.tenant_id, safe='')},app_id={quote(envelope.app_id, safe='')}"
@@ -75,7 +81,7 @@ def identity_headers(request: UpstreamRequest) -> dict[str, str]:
         "X-Principal-Type": envelope.principal_type,
         "X-Session-Id": request.session_id,
         "X-Correlation-Id": request.correlation_id,
-        "traceparent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+        "traceparent": outbound_traceparent(),
         "baggage": baggage(envelope),
     }
 
@@ -153,8 +159,8 @@ class AgentCoreUpstream:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("bedrock-agentcore", config=Config(
-            read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"}))
+        return instrument_client(boto3.client("bedrock-agentcore", config=Config(
+            read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"})))
 
     def parameters(self, request: UpstreamRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -164,7 +170,7 @@ class AgentCoreUpstream:
             "contentType": request.content_type,
             "accept": "application/json",
             "payload": request.payload,
-            "traceParent": traceparent(os.environ.get("_X_AMZN_TRACE_ID")),
+            "traceParent": outbound_traceparent(),
             "baggage": baggage(request.envelope),
         }
         if self._qualifier:

@@ -186,5 +186,7 @@ def _default_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("dynamodb", config=Config(connect_timeout=1, read_timeout=2,
-                                                  retries={"max_attempts": 3, "mode": "standard"}))
+    from tenantkit.observability.spans import instrument_client
+
+    return instrument_client(boto3.client("dynamodb", config=Config(
+        connect_timeout=1, read_timeout=2, retries={"max_attempts": 3, "mode": "standard"})))

@@ -1,6 +1,14 @@
-"""X-Ray tracing through Powertools Tracer, set up lazily.
+"""The tracing port: ``TENANTKIT_TRACING=otel|xray|off`` picks the adapter; handlers never change.
 
-The X-Ray SDK is imported only when tracing is on (``POWERTOOLS_TRACE_DISABLED`` not set and
+* ``otel``: OpenTelemetry SDK, OTLP/HTTP export (``tenantkit.observability.otel``), the
+  default of the reference stack (template Globals);
+* ``xray`` (what an unset variable means, for stacks deployed before the port existed):
+  X-Ray through Powertools Tracer, below;
+* ``off``: no tracing.
+
+Both adapters are loaded on the first traced invocation, never at import.
+
+X-Ray adapter: the X-Ray SDK is imported only when tracing is on (``POWERTOOLS_TRACE_DISABLED`` not set and
 the Lambda runtime provided a trace header), so a cold start with tracing off does not pay for
 it. Annotations are the contract's: ``tenant_id``, ``app_id``, ``session_id`` (per the hashing
 policy) and ``outcome``; responses are never captured, so envelopes and tokens never reach a
@@ -21,7 +29,35 @@ _TRUE = {"1", "true", "yes", "on"}
 _tracers: dict[str, Any] = {}
 
 
+BACKENDS = ("otel", "xray", "off")
+
+
+def backend() -> str:
+    """The configured adapter; an unknown value is ``off`` rather than a crash at every request."""
+    value = os.environ.get("TENANTKIT_TRACING", "").strip().lower() or "xray"
+    return value if value in BACKENDS else "off"
+
+
+def request_backend() -> str | None:
+    """The adapter that traces this invocation, or None."""
+    chosen = backend()
+    if chosen == "otel":
+        return "otel"
+    if chosen == "xray" and tracing_enabled():
+        return "xray"
+    return None
+
+
+def traced_with(backend_name: str, handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:
+    if backend_name == "otel":
+        from tenantkit.observability import otel
+
+        return otel.traced(handler, service)
+    return traced(handler, service)
+
+
 def tracing_enabled() -> bool:
+    """X-Ray adapter: on when the Lambda runtime provided a trace header, unless disabled."""
     if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRUE:
         return False
     return bool(os.environ.get("_X_AMZN_TRACE_ID")) and bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))

@@ -1,0 +1,171 @@
+"""The OpenTelemetry adapter of the tracing port (``TENANTKIT_TRACING=otel``).
+
+Loaded on the first traced invocation, never at import. One handler span per invocation
+(kind SERVER) continues the inbound context: Lambda's ``_X_AMZN_TRACE_ID`` (set from API
+Gateway's trace through the AWS X-Ray propagator) first, else the event's ``traceparent``, else
+its ``X-Amzn-Trace-Id`` header. Its attributes are read from the request state at the end, i.e.
+from the last audit record (whose route is already an id-free template): what is audited is
+what is traced. Child spans (AWS SDK calls, the upstream call) hang under it. Exceptions are
+recorded as ``error.type`` (the class name) and an ERROR status without description: exception
+text may hold a token, so it never reaches a span.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
+
+from tenantkit.observability.otel_export import (
+    ExportSettings,
+    InvocationSpanProcessor,
+    OtlpHttpSpanExporter,
+    XrayCompatibleIdGenerator,
+)
+from tenantkit.observability.pseudonym import session_id_policy
+from tenantkit.observability.spans import active_tracer, error_status
+from tenantkit.observability.state import current_state
+from tenantkit.routes import path_template
+
+SCOPE = "tenantkit"
+
+
+@dataclass
+class Pipeline:
+    provider: TracerProvider
+    tracer: trace.Tracer
+    processor: InvocationSpanProcessor
+
+
+_pipelines: dict[str, Pipeline] = {}
+
+
+def sample_ratio() -> float:
+    try:
+        return min(max(float(os.environ.get("TENANTKIT_TRACING_SAMPLE_RATIO", "1")), 0.0), 1.0)
+    except ValueError:
+        return 1.0
+
+
+def pipeline(service: str) -> Pipeline:
+    """One provider per service (the local stack runs several functions in one process)."""
+    found = _pipelines.get(service)
+    if found is None:
+        resource = Resource.create({
+            "service.name": service, "cloud.provider": "aws", "cloud.platform": "aws_lambda",
+            "cloud.region": os.environ.get("AWS_REGION", ""),
+            "faas.name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", service),
+        })
+        processor = InvocationSpanProcessor(OtlpHttpSpanExporter(ExportSettings.from_env()))
+        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(sample_ratio())), resource=resource,
+                                  id_generator=XrayCompatibleIdGenerator(), shutdown_on_exit=False)
+        provider.add_span_processor(processor)
+        found = Pipeline(provider, provider.get_tracer(SCOPE), processor)
+        _pipelines[service] = found
+    return found
+
+
+def reset() -> None:
+    """Forget every pipeline (tests and benches change the endpoint between runs)."""
+    for found in _pipelines.values():
+        found.processor.shutdown()
+    _pipelines.clear()
+
+
+def inbound_context(event: Any) -> context_api.Context | None:
+    lambda_header = os.environ.get("_X_AMZN_TRACE_ID")
+    if lambda_header:
+        return _xray().extract({"X-Amzn-Trace-Id": lambda_header})
+    headers = event.get("headers") if isinstance(event, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    lowered = {k.lower(): v for k, v in headers.items() if isinstance(k, str) and isinstance(v, str)}
+    if "traceparent" in lowered:
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        return TraceContextTextMapPropagator().extract({"traceparent": lowered["traceparent"]})
+    if "x-amzn-trace-id" in lowered:
+        return _xray().extract({"X-Amzn-Trace-Id": lowered["x-amzn-trace-id"]})
+    return None
+
+
+@functools.cache
+def _xray() -> Any:
+    from opentelemetry.propagators.aws import AwsXRayPropagator
+
+    return AwsXRayPropagator()
+
+
+def handler_attributes() -> dict[str, Any]:
+    """The handler span's attributes from the request state (the contract's names)."""
+    state = current_state()
+    if state is None:
+        return {}
+    identity = state.identity
+    values: dict[str, Any] = {
+        "faas.invocation_id": state.function_request_id,
+        "faas.coldstart": state.cold_start,
+        "tenantkit.correlation_id": identity.get("correlation_id"),
+        "tenant.id": identity.get("tenant_id"),
+        "app.id": identity.get("app_id"),
+        "session.id": session_id_policy().apply(identity.get("session_id")),
+        "tenantkit.outcome": state.outcome,
+        "tenantkit.reason": state.reason,
+    }
+    if state.route:
+        method, _, path = state.route.partition(" ")
+        values["http.request.method"] = method
+        values["http.route"] = path_template(path)
+    if state.status is not None:
+        values["http.response.status_code"] = state.status
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:
+    found = pipeline(service)
+    tracer, processor = found.tracer, found.processor
+
+    @functools.wraps(handler)
+    def call(event: Any, context: Any) -> Any:
+        span = tracer.start_span(service, context=inbound_context(event), kind=SpanKind.SERVER)
+        token = context_api.attach(trace.set_span_in_context(span))
+        active = active_tracer.set(tracer)
+        failed: BaseException | None = None
+        try:
+            return handler(event, context)
+        except BaseException as error:
+            failed = error
+            raise
+        finally:
+            active_tracer.reset(active)
+            context_api.detach(token)
+            if span.is_recording():
+                _finish_handler_span(span, failed)
+            span.end()
+            processor.flush()
+
+    return call
+
+
+def _finish_handler_span(span: Any, failed: BaseException | None) -> None:
+    attributes = handler_attributes()
+    if "http.route" in attributes:
+        span.update_name(f"{attributes['http.request.method']} {attributes['http.route']}")
+    span.set_attributes(attributes)
+    state = current_state()
+    status = attributes.get("http.response.status_code")
+    if failed is not None and (state is None or state.outcome is None):  # a crash, not an audited 401
+        span.set_attribute("error.type", type(failed).__name__)
+        span.set_status(error_status())
+    elif isinstance(status, int) and status >= 500:
+        span.set_attribute("error.type", str(status))
+        span.set_status(error_status())
