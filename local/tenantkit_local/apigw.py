@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tenantkit_local.gateway_tracing import GatewayTracer, current_trace_header, traced_headers
 from tenantkit_local.loopback import LoopbackHttpServer
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
@@ -107,7 +108,8 @@ class LocalApiGateway(LoopbackHttpServer):
 
     def __init__(self, template_path: Path, runners: dict[str, FunctionRunner], *, port: int = 0,
                  on_invocation: Callable[[str, Invocation], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, trace_endpoint: str | None = None) -> None:
+        self.tracer = GatewayTracer(trace_endpoint) if trace_endpoint else None
         self.routes, self.authorizers, self.stage = load_api(template_path)
         self.runners = runners
         self.on_invocation = on_invocation or (lambda name, inv: None)
@@ -124,12 +126,23 @@ class LocalApiGateway(LoopbackHttpServer):
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
         # One invocation at a time, its audit delivery included: the in-process runner redirects
         # the process's stdout, so two concurrent invocations would mix their captured lines.
+        trace_header = current_trace_header.get()
         with self._invoke_lock:
-            invocation = self.runners[function].invoke(event)
+            invocation = self.runners[function].invoke(
+                event, environ={"_X_AMZN_TRACE_ID": trace_header} if trace_header else None)
             self.on_invocation(function, invocation)
         return invocation
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        if self.tracer is None:
+            return self._handle(method, raw_path, headers, body)
+        with self.tracer.request(method, headers) as trace:
+            response = self._handle(method, raw_path, traced_headers(headers, trace.xray_header), body)
+            route, _ = self._match(method, urlsplit(raw_path).path)
+            trace.finish(response[0], route.path if route else None)
+        return response
+
+    def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         parts = urlsplit(raw_path)
         path = parts.path
         request_id = str(uuid.uuid4())

@@ -18,6 +18,7 @@ from typing import Any
 
 from tenantkit_local.loopback import LoopbackHttpServer, QuietJsonHandler
 
+TRACES_FILE = "spans.jsonl"
 KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUS = {0: "unset", 1: "ok", 2: "error"}
 

@@ -20,6 +20,7 @@ from tenantkit_local.apigw import LocalApiGateway
 from tenantkit_local.cloud import LocalServices, environment
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.jwks_server import JwksServer
+from tenantkit_local.otlp_receiver import TRACES_FILE, OtlpReceiver
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import function_spec, load_env_vars
 
@@ -38,6 +39,8 @@ class StackConfig:
     template: Path = PROJECT_ROOT / "template.yaml"
     env_vars: Path = PROJECT_ROOT / "local" / "env.json"
     echo: Callable[[str], None] | None = None  # stream function logs to the console
+    otlp_port: int = 0  # the local OTLP/HTTP receiver (`tenantkit local up` uses 4318, the collector's port)
+    traces_root: Path = field(default_factory=lambda: state_dir() / "traces")
 
 
 class LocalStack:
@@ -47,6 +50,7 @@ class LocalStack:
         self.services = LocalServices(self.config.template)
         self.jwks: JwksServer | None = None
         self.gateway: LocalApiGateway | None = None
+        self.receiver: OtlpReceiver | None = None
         self.sink: FunctionRunner | None = None
         self._env: Any = None
         self._sequence = 0
@@ -64,6 +68,13 @@ class LocalStack:
         except OSError:
             port = self.config.issuer_port
             raise PortInUseError(f"127.0.0.1:{port} (issuer) is in use; pick --issuer-port") from None
+        try:
+            self.receiver = OtlpReceiver(port=self.config.otlp_port,
+                                         store=self.config.traces_root / TRACES_FILE).start()
+        except OSError:
+            self.jwks.stop()
+            self.jwks = None
+            raise PortInUseError(f"127.0.0.1:{self.config.otlp_port} (OTLP) is in use; pick --otlp-port") from None
         self.services.__enter__()
         self._env = environment(self.services.moto.environment())
         self._env.__enter__()
@@ -71,6 +82,8 @@ class LocalStack:
         env_vars.setdefault("AuthorizerFunction", {})["OIDC_JWKS_URI"] = self.jwks.jwks_uri
         env_vars.setdefault("BffProxyFunction", {}).update(self.services.function_overrides())
         env_vars.setdefault("AuditSinkFunction", {})["AUDIT_STORE"] = str(self.config.audit_root)
+        for name in (*AUDITED_FUNCTIONS, "AuditSinkFunction"):
+            env_vars.setdefault(name, {})["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = self.receiver.endpoint
 
         def runner(logical_id: str) -> FunctionRunner:
             return FunctionRunner(function_spec(self.config.template, logical_id, env_vars=env_vars,
@@ -80,7 +93,8 @@ class LocalStack:
         runners = {name: runner(name) for name in AUDITED_FUNCTIONS}
         try:
             self.gateway = LocalApiGateway(self.config.template, runners, port=self.config.gateway_port,
-                                           on_invocation=self._after_invocation).start()
+                                           on_invocation=self._after_invocation,
+                                           trace_endpoint=self.receiver.endpoint).start()
         except OSError:
             self.stop()
             raise PortInUseError(f"127.0.0.1:{self.config.gateway_port} (API) is in use; pick --port") from None
@@ -97,6 +111,9 @@ class LocalStack:
         if self.jwks:
             self.jwks.stop()
             self.jwks = None
+        if self.receiver:
+            self.receiver.stop()
+            self.receiver = None
 
     @property
     def url(self) -> str:

@@ -81,6 +81,7 @@ def current_traceparent() -> str | None:
 # cost on every cold start); three botocore events give the same span with the attributes we list.
 
 _SPAN_KEY = "tenantkit_otel_span"
+_TABLE_KEY = "tenantkit_otel_table"
 
 
 def instrument_client(client: Any) -> Any:
@@ -90,14 +91,20 @@ def instrument_client(client: Any) -> Any:
     region = client.meta.region_name
     events = client.meta.events
 
-    def before_call(model: Any = None, params: Any = None, context: Any = None, **_: Any) -> None:
+    def before_parameter_build(params: Any = None, context: Any = None, **_: Any) -> None:
+        # The API parameters are only seen here (before-call gets the serialized request).
+        if service_name == "DynamoDB" and active_tracer.get() is not None and isinstance(context, dict) \
+                and isinstance(params, dict) and isinstance(params.get("TableName"), str):
+            context[_TABLE_KEY] = params["TableName"]
+
+    def before_call(model: Any = None, context: Any = None, **_: Any) -> None:
         tracer = active_tracer.get()
-        if tracer is None or context is None:
+        if tracer is None or not isinstance(context, dict):
             return
         attributes: dict[str, Any] = {"rpc.system": "aws-api", "rpc.service": service_name,
                                       "rpc.method": model.name, "cloud.region": region}
-        if service_name == "DynamoDB" and isinstance(params, dict) and isinstance(params.get("TableName"), str):
-            attributes["aws.dynamodb.table_names"] = [params["TableName"]]
+        if _TABLE_KEY in context:
+            attributes["aws.dynamodb.table_names"] = [context.pop(_TABLE_KEY)]
         context[_SPAN_KEY] = tracer.start_span(f"{service_name}.{model.name}", kind=_client_kind(),
                                                attributes={k: v for k, v in attributes.items() if v})
 
@@ -125,6 +132,8 @@ def instrument_client(client: Any) -> Any:
         span.set_status(error_status())
         span.end()
 
+    events.register("before-parameter-build", before_parameter_build,
+                    unique_id="tenantkit-otel-before-parameter-build")
     events.register("before-call", before_call, unique_id="tenantkit-otel-before-call")
     events.register("after-call", after_call, unique_id="tenantkit-otel-after-call")
     events.register("after-call-error", after_call_error, unique_id="tenantkit-otel-after-call-error")
