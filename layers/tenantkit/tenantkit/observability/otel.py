@@ -131,11 +131,12 @@ def handler_attributes() -> dict[str, Any]:
 
 
 def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:
-    found = pipeline(service)
-    tracer, processor = found.tracer, found.processor
+    pipeline(service)  # built now: the first traced invocation pays for it, not each one
 
     @functools.wraps(handler)
     def call(event: Any, context: Any) -> Any:
+        found = _pipelines.get(service) or pipeline(service)  # looked up per call: reset() rebuilds it
+        tracer, processor = found.tracer, found.processor
         span = tracer.start_span(service, context=inbound_context(event), kind=SpanKind.SERVER)
         token = context_api.attach(trace.set_span_in_context(span))
         active = active_tracer.set(tracer)

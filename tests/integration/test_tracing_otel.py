@@ -1,0 +1,170 @@
+"""The OpenTelemetry adapter against a real OTLP/HTTP receiver on 127.0.0.1: context
+continuation, sampling, exception hygiene, a broken collector, and the port switch."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tenantkit.audit import emit_audit
+from tenantkit.observability import bind_identity, otel, tracing
+from tenantkit.observability.handler import observe
+from tenantkit.observability.otel_export import ExportSettings
+from tenantkit_local.otlp_receiver import OtlpReceiver
+from tenantkit_local.runner import LocalLambdaContext
+
+pytestmark = pytest.mark.integration
+
+XRAY_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+SECRET_TEXT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl Bearer abc cookie=CANARY-9a7"
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch):
+    with OtlpReceiver() as server:
+        use_endpoint(monkeypatch, server.endpoint)
+        yield server
+    otel.reset()
+
+
+def use_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint: str, timeout_ms: str = "100") -> None:
+    otel.reset()
+    monkeypatch.setenv("TENANTKIT_TRACING", "otel")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
+    monkeypatch.setenv("TENANTKIT_TRACING_FLUSH_TIMEOUT_MS", timeout_ms)
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+
+
+@observe
+def handler(event: dict, context: object) -> dict:
+    bind_identity(tenant_id="acme", app_id="portal")
+    if event.get("raise"):
+        raise ValueError(SECRET_TEXT)
+    if event.get("deny"):
+        emit_audit("authz.unauthorized", "unauthorized", "token_expired", route="GET /v1/me", status=401)
+        raise Exception("Unauthorized")
+    emit_audit("request.completed", "success", "http_200", route="GET /v1/users/u-123/profile", status=200)
+    return {"statusCode": 200}
+
+
+def invoke(event: dict) -> object:
+    return handler(event, LocalLambdaContext(function_name="fn"))
+
+
+def test_lambda_trace_header_is_continued(receiver, monkeypatch, capsys):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={XRAY_ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+    invoke({"headers": {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}})
+    (span,) = receiver.wait_for(1)
+    assert span["trace_id"] == XRAY_ROOT[2:].replace("-", "")
+    assert span["parent_span_id"] == "53995c3f42cd8ad8"
+    assert span["attributes"]["http.route"] == "/v1/users/{principal_id}/profile"  # never the raw path
+    assert span["name"] == "GET /v1/users/{principal_id}/profile"
+
+
+@pytest.mark.parametrize("header", ["traceparent", "X-Amzn-Trace-Id"])
+def test_event_headers_are_continued_without_a_lambda_header(receiver, capsys, header):
+    value = ("00-" + "c" * 32 + "-" + "d" * 16 + "-01" if header == "traceparent"
+             else f"Root=1-{'c' * 8}-{'c' * 24};Parent={'d' * 16};Sampled=1")
+    invoke({"headers": {header: value}})
+    (span,) = receiver.wait_for(1)
+    assert (span["trace_id"], span["parent_span_id"]) == ("c" * 32, "d" * 16)
+
+
+def test_unsampled_parent_exports_nothing(receiver, monkeypatch, capsys):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={XRAY_ROOT};Parent=53995c3f42cd8ad8;Sampled=0")
+    assert invoke({}) == {"statusCode": 200}
+    assert receiver.requests == 0
+
+
+def test_root_trace_ids_are_valid_xray_ids(receiver, capsys):
+    invoke({})
+    (span,) = receiver.wait_for(1)
+    assert span["parent_span_id"] is None
+    epoch = int(span["trace_id"][:8], 16)
+    assert abs(epoch - int(span["start_ns"] / 1e9)) < 5  # X-Ray: the first 32 bits are the epoch seconds
+
+
+def test_a_crash_is_recorded_as_a_type_without_its_text(receiver, capsys):
+    with pytest.raises(ValueError):
+        invoke({"raise": True})
+    (span,) = receiver.wait_for(1)
+    assert span["status"] == "error" and span["status_message"] == ""
+    assert span["attributes"]["error.type"] == "ValueError"
+    assert span["events"] == []
+    exported = b"".join(receiver.payloads)
+    for fragment in SECRET_TEXT.split():
+        assert fragment.encode() not in exported
+
+
+def test_an_audited_unauthorized_is_an_outcome_not_a_fault(receiver, capsys):
+    with pytest.raises(Exception, match="Unauthorized"):
+        invoke({"deny": True})
+    (span,) = receiver.wait_for(1)
+    assert span["status"] == "unset" and "error.type" not in span["attributes"]
+    assert (span["attributes"]["tenantkit.outcome"], span["attributes"]["tenantkit.reason"]) == (
+        "unauthorized", "token_expired")
+    assert span["attributes"]["http.response.status_code"] == 401
+
+
+def test_a_hanging_collector_costs_the_bound_then_the_request_goes_on(monkeypatch, capsys):
+    with OtlpReceiver(behaviour="hang") as hanging:
+        use_endpoint(monkeypatch, hanging.endpoint, timeout_ms="50")
+        assert invoke({}) == {"statusCode": 200}
+        exporter = otel.pipeline("tenantkit").processor.exporter
+        assert (exporter.failures, exporter.last_error) == (1, "TimeoutError")  # the deadline fired
+        assert invoke({}) == {"statusCode": 200}
+        assert exporter.failures == 2
+    otel.reset()
+    assert "span export failed (TimeoutError); spans dropped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("behaviour", ["refuse", "error"])
+def test_a_refusing_or_failing_collector_never_fails_the_request(monkeypatch, capsys, behaviour):
+    if behaviour == "refuse":
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}/v1/traces"
+        use_endpoint(monkeypatch, endpoint)
+        assert invoke({}) == {"statusCode": 200}
+    else:
+        with OtlpReceiver(behaviour="error") as failing:
+            use_endpoint(monkeypatch, failing.endpoint)
+            assert invoke({}) == {"statusCode": 200}
+    exporter = otel.pipeline("tenantkit").processor.exporter
+    assert exporter.failures == 1 and exporter.exported == 0
+    otel.reset()
+    out = capsys.readouterr()
+    assert "span export failed" in out.err and "span export failed" not in out.out
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("otel", "otel"), ("OTel ", "otel"), ("xray", "xray"), ("off", "off"), ("", "xray"), ("jaeger", "off"),
+])
+def test_the_port_reads_tenantkit_tracing(monkeypatch, value, expected):
+    monkeypatch.setenv("TENANTKIT_TRACING", value)
+    assert tracing.backend() == expected
+
+
+def test_switching_the_backend_changes_no_handler_code(receiver, monkeypatch, capsys):
+    """The same decorated handler: traced by OTel, then untraced when off or when the X-Ray
+    adapter has no Lambda trace header (its own tests cover it with a daemon)."""
+    invoke({})
+    assert len(receiver.wait_for(1)) == 1
+    for value in ("off", "xray"):
+        monkeypatch.setenv("TENANTKIT_TRACING", value)
+        assert invoke({}) == {"statusCode": 200}
+    monkeypatch.setenv("TENANTKIT_TRACING", "otel")
+    invoke({})
+    assert len(receiver.wait_for(2)) == 2 and receiver.requests == 2
+
+
+def test_sigv4_is_chosen_for_the_xray_otlp_endpoint(monkeypatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://xray.eu-west-1.amazonaws.com/v1/traces")
+    monkeypatch.delenv("TENANTKIT_OTLP_SIGV4", raising=False)
+    assert ExportSettings.from_env().sigv4_region == "eu-west-1"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://localhost:4318/v1/traces")
+    assert ExportSettings.from_env().sigv4_region is None
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/")
+    assert ExportSettings.from_env().endpoint == "http://127.0.0.1:4318/v1/traces"
