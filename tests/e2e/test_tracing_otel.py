@@ -44,7 +44,8 @@ def traced_request(tmp_path_factory: pytest.TempPathFactory):
         payloads = list(stack.receiver.payloads)
         received = list(stack.services.agent.received)
         credentials = stack.services.moto.environment()
-    yield {"step": step, "spans": spans, "sink_spans": sink_spans, "payloads": payloads, "received": received, "session_id": session_id,
+    yield {"step": step, "spans": spans, "sink_spans": sink_spans, "payloads": payloads, "received": received,
+           "session_id": session_id,
            "token": driver.token("acme-user-v2"), "store": config.traces_root / "spans.jsonl",
            "credentials": credentials}
 
@@ -83,7 +84,8 @@ def test_the_request_is_one_trace_with_correct_parent_links(traced_request):
         "server", "server", "client", "client"]
     # children inside their parents in time
     for child, parent in (("authorizer", "gateway"), ("bff", "gateway"), ("dynamodb", "bff"), ("upstream", "bff")):
-        assert roles[parent]["start_ns"] <= roles[child]["start_ns"] <= roles[child]["end_ns"] <= roles[parent]["end_ns"]
+        outer, inner = roles[parent], roles[child]
+        assert outer["start_ns"] <= inner["start_ns"] <= inner["end_ns"] <= outer["end_ns"]
 
 
 def test_attributes_are_exactly_the_contract(traced_request):
