@@ -246,7 +246,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     from tenantkit_local.stack import LocalStack, StackConfig
 
     echo = None if args.quiet else (lambda line: print(line, flush=True))
-    config = StackConfig(gateway_port=args.port, issuer_port=args.issuer_port, echo=echo)
+    config = StackConfig(gateway_port=args.port, issuer_port=args.issuer_port, echo=echo, otlp_port=args.otlp_port)
     stack = LocalStack(config).start()
     try:
         print(f"API Gateway  {stack.url}  (stage routes: /v1/whoami, /v1/{{proxy+}})", file=sys.stderr)
@@ -254,6 +254,8 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         print(f"moto         {stack.services.moto.endpoint}", file=sys.stderr)
         print(f"fake agent   {stack.services.agent.url}", file=sys.stderr)
         print(f"audit zone   {config.audit_root}", file=sys.stderr)
+        print(f"OTLP traces  {stack.receiver.endpoint if stack.receiver else '-'} -> {config.traces_root} "
+              "(tenantkit traces --last)", file=sys.stderr)
         print(f"try: curl -H \"Authorization: Bearer $(tenantkit token --persona acme-user-v2)\" {stack.url}/v1/me",
               file=sys.stderr)
         print("Ctrl-C to stop", file=sys.stderr)
@@ -322,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=3000)
     up.add_argument("--issuer-port", type=int, default=18080)
     up.add_argument("--quiet", action="store_true", help="do not stream function logs")
+    up.add_argument("--otlp-port", type=int, default=4318, help="local OTLP/HTTP trace receiver (default 4318)")
     up.set_defaults(func=cmd_local_up)
 
     demo = sub.add_parser("demo", help="the main job: local stack, traffic, compaction, tenant tables")
@@ -363,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.release.cli import register as register_release
 
     register_release(sub)  # `release evidence|verify`, `tf backend-config|terragrunt-gate`
+    from tenantkit_local.traces import register as register_traces
+
+    register_traces(sub)  # `traces [trace id] [--last]`
     return parser
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tenantkit_local import state_dir
+from tenantkit_local.otlp_receiver import TRACES_FILE
 from tenantkit_local.stack import LocalStack, StackConfig
 from tenantkit_local.traffic import Step, TrafficDriver
 
@@ -40,9 +41,12 @@ def run_demo(root: Path | None = None, *, out: Callable[[str], None] = print) ->
 
     root = root or state_dir() / "demo-audit"
     shutil.rmtree(root, ignore_errors=True)
+    traces_root = root.parent / f"{root.name}-traces"
+    shutil.rmtree(traces_root, ignore_errors=True)
     steps: list[Step] = []
     with progress(1, "starting the local stack (issuer, moto, agent, API Gateway emulator)", out):
-        stack = LocalStack(StackConfig(gateway_port=0, issuer_port=0, audit_root=root)).start()
+        stack = LocalStack(StackConfig(gateway_port=0, issuer_port=0, audit_root=root,
+                                       traces_root=traces_root)).start()
     try:
         out(f"      API {stack.url}  issuer {stack.jwks.jwks_uri if stack.jwks else '-'}")
         with progress(2, "driving traffic: 3 tenants, 2 apps, a service principal, a B2B guest, attacks", out):
@@ -62,7 +66,8 @@ def run_demo(root: Path | None = None, *, out: Callable[[str], None] = print) ->
     for title, (header, rows) in tables.items():
         out(f"\n{title}\n{table(tuple(header), rows)}")
     with progress(5, "rendering the tenant dashboard", out):
-        html = render_dashboard(root, partitions, state_dir() / "dashboard.html")
+        html = render_dashboard(root, partitions, state_dir() / "dashboard.html",
+                                traces=traces_root / TRACES_FILE)
     out(f"\ndashboard: {html}")
     if wrong:
         out(f"\n{len(wrong)} step(s) did not get the expected status: " + ", ".join(s.name for s in wrong))

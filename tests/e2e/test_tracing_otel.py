@@ -146,3 +146,31 @@ def test_spans_are_stored_under_the_state_dir(traced_request):
     stored = read_spans(traced_request["store"])
     ids = {s["span_id"] for s in stored}
     assert {s["span_id"] for s in traced_request["spans"]} <= ids
+
+
+def test_tenantkit_traces_prints_the_request_span_tree(traced_request, capsys):
+    from tenantkit_local.cli import main
+
+    trace_id = traced_request["spans"][0]["trace_id"]
+    assert main(["traces", "--last", "--store", str(traced_request["store"])]) == 0
+    assert main(["traces", trace_id[:12], "--store", str(traced_request["store"])]) == 0
+    both = capsys.readouterr().out.splitlines()
+    tree = both[len(both) // 2:]
+    assert both[: len(both) // 2] == tree  # --last is this request
+    assert tree[0].startswith(f"trace {trace_id}")
+    names = [line.strip().split("  [")[0] for line in tree[1:]]
+    depths = [(len(line) - len(line.lstrip())) // 2 for line in tree[1:]]
+    assert list(zip(names, depths, strict=True)) == [
+        ("POST /v1/{proxy+}", 1), ("POST /v1/sessions/{session_id}/messages", 2),
+        ("POST /v1/sessions/{session_id}/messages", 2), ("DynamoDB.GetItem", 3), ("invoke_agent default", 3),
+    ]
+    assert "[tenantkit-authorizer, server]" in tree[2] and "tenantkit.outcome=allow" in tree[2]
+
+
+def test_the_dashboard_section_has_one_waterfall_per_request(traced_request):
+    from tenantkit_local.trace_waterfall import request_traces, waterfall_section
+
+    section = waterfall_section(traced_request["store"])
+    traces = request_traces(traced_request["store"])
+    assert section.count('class="panel waterfall"') == len(traces) >= 2  # the session creation and the turn
+    assert traced_request["spans"][0]["trace_id"] in section
