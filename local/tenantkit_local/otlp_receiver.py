@@ -10,6 +10,7 @@ payloads are kept too, so a test can look for secrets in every exported byte.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -126,6 +127,10 @@ class OtlpReceiver(LoopbackHttpServer):
         class Handler(QuietJsonHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the exporter reuses its connection
 
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionError):  # an exporter closing its kept-alive connection
+                    super().handle()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0") or 0)
                 payload = self.rfile.read(length) if length else b""
@@ -155,3 +160,22 @@ def read_spans(store: Path) -> list[dict[str, Any]]:
         if isinstance(span, dict) and "trace_id" in span:
             spans.append(span)
     return spans
+
+
+def main() -> None:
+    """``python -m tenantkit_local.otlp_receiver [--port N] [--store FILE]``: a receiver in its
+    own process (benches: a collector is another process, not a thread sharing the GIL)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=4318)
+    parser.add_argument("--store", type=Path)
+    args = parser.parse_args()
+    with OtlpReceiver(port=args.port, store=args.store) as receiver:
+        print(receiver.endpoint, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+
+
+if __name__ == "__main__":
+    main()

@@ -5,8 +5,11 @@ Why not the SDK's ``BatchSpanProcessor`` + ``OTLPSpanExporter``: the batch worke
 frozen with the process between invocations, and the exporter retries with back-off for up to
 its own timeout (10 s by default) through ``requests``. Here one attempt is made per flush on a
 kept-alive ``http.client`` connection whose every socket operation is bounded by what is left of
-the deadline; a collector that refuses, hangs or answers an error costs the request at most
-the bound, and those spans are dropped (a line on stderr, at most once a minute, says so).
+the deadline. The flush writes the request and returns; the collector's answer is read at the
+start of the next flush (it arrives while the invocation runs or while the process is frozen),
+so the round trip is off the request path while the bytes are out of the process before the
+freeze. A collector that refuses, hangs or answers an error costs a request at most the bound,
+and those spans are dropped (a line on stderr, at most once a minute, says so).
 The payload is the standard ``ExportTraceServiceRequest`` from opentelemetry-exporter-otlp-proto-common.
 """
 
@@ -82,6 +85,7 @@ class OtlpHttpSpanExporter:
         self._port = parts.port or (443 if self._https else 80)
         self._path = parts.path or "/v1/traces"
         self._connection: http.client.HTTPConnection | None = None
+        self._pending: int | None = None  # spans of the export whose answer is not read yet
         self.exported = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -95,34 +99,58 @@ class OtlpHttpSpanExporter:
         if self.settings.sigv4_region:
             headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)
         try:
-            status = self._post(body, headers, deadline)
+            previous = self._collect(deadline)  # a collector that failed it: this batch is dropped too
+            self._send(body, headers, deadline)
         except Exception as error:  # any transport failure: drop the batch, never fail the request
             self._close()
             return self._failed(type(error).__name__)
-        if status >= 300:
-            return self._failed(f"HTTP {status}")
-        self.exported += len(spans)
+        self._pending = len(spans)
+        return previous
+
+    def _collect(self, deadline: float) -> bool:
+        """Read the answer to the previous export (it has normally arrived while this invocation
+        ran, or while the process was frozen), bounded by the deadline."""
+        if self._pending is None or self._connection is None:
+            return True
+        count, self._pending = self._pending, None
+        self._bound(deadline)
+        response = self._connection.getresponse()
+        response.read()
+        if response.will_close:
+            self._close()
+        if response.status >= 300:
+            return self._failed(f"HTTP {response.status}")
+        self.exported += count
         return True
 
-    def _post(self, body: bytes, headers: dict[str, str], deadline: float) -> int:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("flush deadline passed before export")
-        connection = self._connection
-        if connection is None:
+    def _send(self, body: bytes, headers: dict[str, str], deadline: float) -> None:
+        """Write the request and return: once the bytes are in the collector's socket buffer a
+        freeze of this process cannot lose them, so the round trip stays off the request path."""
+        if self._connection is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("flush deadline passed before export")
             factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
             connection = factory(self._host, self._port, timeout=remaining)
             connection.connect()
             self._connection = connection
-        assert connection.sock is not None
-        connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        connection.request("POST", self._path, body=body, headers=headers)
-        connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        response = connection.getresponse()
-        response.read()
-        if response.will_close:
+        self._bound(deadline)
+        self._connection.request("POST", self._path, body=body, headers=headers)
+
+    def _bound(self, deadline: float) -> None:
+        assert self._connection is not None and self._connection.sock is not None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("flush deadline passed")
+        self._connection.sock.settimeout(remaining)
+
+    def settle(self, timeout_s: float) -> bool:
+        """Wait (bounded) for the answer to the last export: tests, benches and shutdown."""
+        try:
+            return self._collect(time.monotonic() + timeout_s)
+        except Exception as error:
             self._close()
-        return response.status
+            return self._failed(type(error).__name__)
 
     def _failed(self, error: str) -> bool:
         self.failures += 1
@@ -135,11 +163,13 @@ class OtlpHttpSpanExporter:
         return False
 
     def _close(self) -> None:
+        self._pending = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
     def shutdown(self) -> None:
+        self.settle(self.settings.flush_timeout_s)
         self._close()
 
 
