@@ -11,6 +11,7 @@ from tenantkit.audit import emit_audit
 from tenantkit.observability import bind_identity, otel, tracing
 from tenantkit.observability.handler import observe
 from tenantkit.observability.otel_export import ExportSettings
+from tenantkit.observability.otlp_http import MAX_IN_FLIGHT
 from tenantkit_local.otlp_receiver import OtlpReceiver
 from tenantkit_local.runner import LocalLambdaContext
 
@@ -110,15 +111,18 @@ def test_an_audited_unauthorized_is_an_outcome_not_a_fault(receiver, capsys):
 def test_a_hanging_collector_costs_the_bound_then_the_request_goes_on(monkeypatch, capsys):
     with OtlpReceiver(behaviour="hang") as hanging:
         use_endpoint(monkeypatch, hanging.endpoint, timeout_ms="50")
-        assert invoke({}) == {"statusCode": 200}  # written, the answer is read at the next flush
         exporter = otel.pipeline("tenantkit").processor.exporter
+        # Exports are written without waiting for answers until MAX_IN_FLIGHT are unanswered;
+        # the next flush waits for the oldest answer until the deadline, then gives up.
+        for _ in range(MAX_IN_FLIGHT):
+            assert invoke({}) == {"statusCode": 200}
         assert exporter.failures == 0
         assert invoke({}) == {"statusCode": 200}
-        assert (exporter.failures, exporter.last_error) == (1, "TimeoutError")  # the deadline fired
+        assert (exporter.failures, exporter.last_error) == (1, "CollectorTimeoutError")  # the deadline fired
         assert invoke({}) == {"statusCode": 200}  # a fresh connection, written again
         assert exporter.settle(0.05) is False and exporter.failures == 2
     otel.reset()
-    assert "span export failed (TimeoutError); spans dropped" in capsys.readouterr().err
+    assert "span export failed (CollectorTimeoutError); spans dropped" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("behaviour", ["refuse", "error"])

@@ -4,23 +4,23 @@ sent once, before the invocation returns, within a hard deadline.
 Why not the SDK's ``BatchSpanProcessor`` + ``OTLPSpanExporter``: the batch worker thread is
 frozen with the process between invocations, and the exporter retries with back-off for up to
 its own timeout (10 s by default) through ``requests``. Here one attempt is made per flush on a
-kept-alive ``http.client`` connection whose every socket operation is bounded by what is left of
-the deadline. The flush writes the request and returns; the collector's answer is read at the
-start of the next flush (it arrives while the invocation runs or while the process is frozen),
-so the round trip is off the request path while the bytes are out of the process before the
-freeze. A collector that refuses, hangs or answers an error costs a request at most the bound,
-and those spans are dropped (a line on stderr, at most once a minute, says so).
+kept-alive, pipelined HTTP/1.1 connection (``otlp_http``) whose every socket operation is
+bounded by what is left of the deadline. The flush writes the request and returns; answers are
+read when they have arrived (during the invocation or while the process was frozen), so the
+round trip is off the request path while the bytes are out of the process before the freeze.
+A collector that refuses, hangs or answers an error costs a request at most the bound, and
+those spans are dropped (a line on stderr, at most once a minute, says so).
 The payload is the standard ``ExportTraceServiceRequest`` from opentelemetry-exporter-otlp-proto-common.
 """
 
 from __future__ import annotations
 
-import http.client
 import os
 import secrets
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+from tenantkit.observability.otlp_http import PipelinedHttpConnection
 
 DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"  # the ADOT collector Lambda layer's OTLP/HTTP receiver
 DEFAULT_FLUSH_TIMEOUT_MS = 100
@@ -80,12 +82,10 @@ class OtlpHttpSpanExporter:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("OTLP endpoint must be an http(s) URL")
         self.settings = settings
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
-        self._path = parts.path or "/v1/traces"
-        self._connection: http.client.HTTPConnection | None = None
-        self._pending: int | None = None  # spans of the export whose answer is not read yet
+        https = parts.scheme == "https"
+        self._connection = PipelinedHttpConnection(parts.hostname, parts.port or (443 if https else 80),
+                                                   parts.path or "/v1/traces", https=https)
+        self._in_flight: deque[int] = deque()  # span counts of the exports not answered yet
         self.exported = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -99,58 +99,37 @@ class OtlpHttpSpanExporter:
         if self.settings.sigv4_region:
             headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)
         try:
-            previous = self._collect(deadline)  # a collector that failed it: this batch is dropped too
-            self._send(body, headers, deadline)
+            answered = self._connection.post(body, headers, deadline)
         except Exception as error:  # any transport failure: drop the batch, never fail the request
-            self._close()
-            return self._failed(type(error).__name__)
-        self._pending = len(spans)
-        return previous
-
-    def _collect(self, deadline: float) -> bool:
-        """Read the answer to the previous export (it has normally arrived while this invocation
-        ran, or while the process was frozen), bounded by the deadline."""
-        if self._pending is None or self._connection is None:
-            return True
-        count, self._pending = self._pending, None
-        self._bound(deadline)
-        response = self._connection.getresponse()
-        response.read()
-        if response.will_close:
-            self._close()
-        if response.status >= 300:
-            return self._failed(f"HTTP {response.status}")
-        self.exported += count
-        return True
-
-    def _send(self, body: bytes, headers: dict[str, str], deadline: float) -> None:
-        """Write the request and return: once the bytes are in the collector's socket buffer a
-        freeze of this process cannot lose them, so the round trip stays off the request path."""
-        if self._connection is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("flush deadline passed before export")
-            factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            connection = factory(self._host, self._port, timeout=remaining)
-            connection.connect()
-            self._connection = connection
-        self._bound(deadline)
-        self._connection.request("POST", self._path, body=body, headers=headers)
-
-    def _bound(self, deadline: float) -> None:
-        assert self._connection is not None and self._connection.sock is not None
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("flush deadline passed")
-        self._connection.sock.settimeout(remaining)
+            return self._reset(error)
+        ok = self._account(answered)
+        self._in_flight.append(len(spans))
+        return ok
 
     def settle(self, timeout_s: float) -> bool:
-        """Wait (bounded) for the answer to the last export: tests, benches and shutdown."""
+        """Wait (bounded) for every outstanding answer: tests, benches and shutdown."""
         try:
-            return self._collect(time.monotonic() + timeout_s)
+            answered = self._connection.collect(time.monotonic() + timeout_s, wait_for=len(self._in_flight))
         except Exception as error:
-            self._close()
-            return self._failed(type(error).__name__)
+            return self._reset(error)
+        return self._account(answered)
+
+    def _account(self, statuses: list[int]) -> bool:
+        ok = True
+        for status in statuses:
+            count = self._in_flight.popleft() if self._in_flight else 0
+            if status >= 300:
+                ok = self._failed(f"HTTP {status}")
+            else:
+                self.exported += count
+        if not self._connection.in_flight:
+            self._in_flight.clear()  # the connection was closed by the collector: those are lost
+        return ok
+
+    def _reset(self, error: BaseException) -> bool:
+        self._connection.close()
+        self._in_flight.clear()
+        return self._failed(type(error).__name__)
 
     def _failed(self, error: str) -> bool:
         self.failures += 1
@@ -162,15 +141,9 @@ class OtlpHttpSpanExporter:
             sys.stderr.write(f"tenantkit tracing: span export failed ({error}); spans dropped\n")
         return False
 
-    def _close(self) -> None:
-        self._pending = None
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
     def shutdown(self) -> None:
         self.settle(self.settings.flush_timeout_s)
-        self._close()
+        self._connection.close()
 
 
 class InvocationSpanProcessor(SpanProcessor):
