@@ -175,3 +175,13 @@ def test_sigv4_is_chosen_for_the_xray_otlp_endpoint(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/")
     assert ExportSettings.from_env().endpoint == "http://127.0.0.1:4318/v1/traces"
+
+
+def test_a_changed_endpoint_is_followed_without_a_reset(receiver, monkeypatch, capsys):
+    """A warm module whose environment now names another collector (a restarted local stack)."""
+    invoke({})
+    with OtlpReceiver() as second:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", second.endpoint)
+        invoke({})
+        assert len(second.wait_for(1)) == 1
+    assert len(receiver.wait_for(1)) == 1

@@ -44,6 +44,17 @@ class Pipeline:
     provider: TracerProvider
     tracer: trace.Tracer
     processor: InvocationSpanProcessor
+    config: tuple[str | None, ...]
+
+
+# The variables a pipeline is built from: a change (tests, the local stack restarted on another
+# port) builds a new one rather than exporting to a receiver that is gone.
+_CONFIG_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                     "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS", "TENANTKIT_TRACING_SAMPLE_RATIO", "TENANTKIT_OTLP_SIGV4")
+
+
+def _config() -> tuple[str | None, ...]:
+    return tuple(os.environ.get(name) for name in _CONFIG_VARIABLES)
 
 
 _pipelines: dict[str, Pipeline] = {}
@@ -59,6 +70,10 @@ def sample_ratio() -> float:
 def pipeline(service: str) -> Pipeline:
     """One provider per service (the local stack runs several functions in one process)."""
     found = _pipelines.get(service)
+    config = _config()
+    if found is not None and found.config != config:
+        found.processor.exporter.close()
+        found = None
     if found is None:
         resource = Resource.create({
             "service.name": service, "cloud.provider": "aws", "cloud.platform": "aws_lambda",
@@ -69,7 +84,7 @@ def pipeline(service: str) -> Pipeline:
         provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(sample_ratio())), resource=resource,
                                   id_generator=XrayCompatibleIdGenerator(), shutdown_on_exit=False)
         provider.add_span_processor(processor)
-        found = Pipeline(provider, provider.get_tracer(SCOPE), processor)
+        found = Pipeline(provider, provider.get_tracer(SCOPE), processor, config)
         _pipelines[service] = found
     return found
 
@@ -135,7 +150,7 @@ def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, A
 
     @functools.wraps(handler)
     def call(event: Any, context: Any) -> Any:
-        found = _pipelines.get(service) or pipeline(service)  # looked up per call: reset() rebuilds it
+        found = pipeline(service)  # looked up per call: a changed configuration rebuilds it
         tracer, processor = found.tracer, found.processor
         span = tracer.start_span(service, context=inbound_context(event), kind=SpanKind.SERVER)
         token = context_api.attach(trace.set_span_in_context(span))

@@ -143,7 +143,12 @@ class OtlpHttpSpanExporter:
 
     def shutdown(self) -> None:
         self.settle(self.settings.flush_timeout_s)
+        self.close()
+
+    def close(self) -> None:
+        """Drop the connection without waiting for outstanding answers."""
         self._connection.close()
+        self._in_flight.clear()
 
 
 class InvocationSpanProcessor(SpanProcessor):
