@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,18 @@ def cold_imports(runs: int) -> dict[str, dict[str, dict[str, float]]]:
     return results
 
 
+def cpu_timed(fn: Callable[[], object], iterations: int, warmup: int = 200) -> list[float]:
+    """Milliseconds of this thread's CPU time per call of ``fn``."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        t0 = time.thread_time_ns()
+        fn()
+        samples.append((time.thread_time_ns() - t0) / 1e6)
+    return samples
+
+
 def warm_overhead(iterations: int, endpoint: str) -> dict[str, dict[str, float]]:
     from tenantkit.audit import emit_audit
     from tenantkit.observability import bind_identity, get_logger, otel
@@ -153,6 +166,11 @@ def warm_overhead(iterations: int, endpoint: str) -> dict[str, dict[str, float]]
                 os.environ["_X_AMZN_TRACE_ID"] = header
             figures[label] = summarize(timed(run, iterations))
             os.environ.pop("_X_AMZN_TRACE_ID", None)
+        # CPU time of this thread per request: what the adapter costs the function, without the
+        # time a loaded machine keeps it off the CPU (a loopback send wakes the collector process).
+        for label, backend in (("off cpu", "off"), ("otel sampled cpu", "otel")):
+            os.environ["TENANTKIT_TRACING"] = backend
+            figures[label] = summarize(cpu_timed(run, iterations))
         # The same sampled path with the flush timed apart: span work vs the export round trip.
         os.environ["TENANTKIT_TRACING"] = "otel"
         processor = otel.pipeline(service_name()).processor
@@ -292,6 +310,8 @@ def main() -> None:
     print(budget_line("otel overhead excl. export, p50", warm["otel span work"]["p50"] - off, 0.3))
     print(budget_line("otel overhead incl. export, p50", warm["otel sampled"]["p50"] - off, 0.3))
     print(budget_line("otel overhead unsampled, p50", warm["otel unsampled"]["p50"] - off, 0.3))
+    print(budget_line("otel overhead incl. export, CPU time p50",
+                      warm["otel sampled cpu"]["p50"] - warm["off cpu"]["p50"], 0.3))
     for bound in (hang, refused):
         print(f"  flush bound (TENANTKIT_TRACING_FLUSH_TIMEOUT_MS=100), {bound['label']:<18} "
               f"invocation p50 {bound['p50']:.1f} ms, max {bound['max']:.1f} ms")

@@ -83,7 +83,10 @@ class LocalStack:
         env_vars.setdefault("BffProxyFunction", {}).update(self.services.function_overrides())
         env_vars.setdefault("AuditSinkFunction", {})["AUDIT_STORE"] = str(self.config.audit_root)
         for name in (*AUDITED_FUNCTIONS, "AuditSinkFunction"):
-            env_vars.setdefault(name, {})["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = self.receiver.endpoint
+            env_vars.setdefault(name, {}).update({
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.receiver.endpoint,
+                # Locally a dropped span only confuses: allow a busy laptop (or CI box) its time.
+                "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS": "2000"})
 
         def runner(logical_id: str) -> FunctionRunner:
             return FunctionRunner(function_spec(self.config.template, logical_id, env_vars=env_vars,

@@ -29,7 +29,7 @@ def receiver(monkeypatch: pytest.MonkeyPatch):
     otel.reset()
 
 
-def use_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint: str, timeout_ms: str = "100") -> None:
+def use_endpoint(monkeypatch: pytest.MonkeyPatch, endpoint: str, timeout_ms: str = "2000") -> None:
     otel.reset()
     monkeypatch.setenv("TENANTKIT_TRACING", "otel")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)

@@ -99,7 +99,7 @@ def reset() -> None:
 def inbound_context(event: Any) -> context_api.Context | None:
     lambda_header = os.environ.get("_X_AMZN_TRACE_ID")
     if lambda_header:
-        return _xray().extract({"X-Amzn-Trace-Id": lambda_header})
+        return xray_context(lambda_header)
     headers = event.get("headers") if isinstance(event, dict) else None
     if not isinstance(headers, dict):
         return None
@@ -109,15 +109,38 @@ def inbound_context(event: Any) -> context_api.Context | None:
 
         return TraceContextTextMapPropagator().extract({"traceparent": lowered["traceparent"]})
     if "x-amzn-trace-id" in lowered:
-        return _xray().extract({"X-Amzn-Trace-Id": lowered["x-amzn-trace-id"]})
+        return xray_context(lowered["x-amzn-trace-id"])
     return None
 
 
-@functools.cache
-def _xray() -> Any:
-    from opentelemetry.propagators.aws import AwsXRayPropagator
-
-    return AwsXRayPropagator()
+def xray_context(header: str) -> context_api.Context | None:
+    """The parent named by an X-Ray trace header (``Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;
+    Sampled=0|1``), as the AWS X-Ray propagator extracts it (a property test holds the two equal),
+    at a fraction of its cost: this runs on every invocation. None when it names no valid parent."""
+    trace_id = span_id = 0
+    sampled = False
+    try:
+        for pair in header.split(";"):
+            key, value = (piece.strip() for piece in pair.split("="))  # not exactly one "=": invalid
+            if key == "Root":
+                if len(value) != 35 or value[0] != "1" or value[1] != "-" or value[10] != "-":
+                    return None
+                trace_id = int(value[2:10] + value[11:35], 16)
+            elif key == "Parent":
+                if len(value) != 16:
+                    return None
+                span_id = int(value, 16)
+            elif key == "Sampled":
+                if value not in ("0", "1"):
+                    return None
+                sampled = value == "1"
+    except ValueError:
+        return None
+    if not 0 < trace_id < 1 << 128 or not 0 < span_id < 1 << 64:  # int() also reads "-1"
+        return None
+    context = trace.SpanContext(trace_id, span_id, is_remote=True,
+                                trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else 0))
+    return trace.set_span_in_context(trace.NonRecordingSpan(context))
 
 
 def handler_attributes() -> dict[str, Any]:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # imported with the pipeline,
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor  # not inside the first flush's deadline
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from tenantkit.observability.otlp_http import PipelinedHttpConnection
@@ -92,8 +93,6 @@ class OtlpHttpSpanExporter:
         self._last_warning = 0.0
 
     def export(self, spans: Sequence[ReadableSpan], deadline: float) -> bool:
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
         body = encode_spans(spans).SerializePartialToString()
         headers = {"Content-Type": "application/x-protobuf", "Content-Length": str(len(body))}
         if self.settings.sigv4_region:
