@@ -185,3 +185,76 @@ def test_a_changed_endpoint_is_followed_without_a_reset(receiver, monkeypatch, c
         invoke({})
         assert len(second.wait_for(1)) == 1
     assert len(receiver.wait_for(1)) == 1
+
+
+def test_agentcore_calls_are_client_spans_under_the_upstream_span(receiver, monkeypatch, capsys):
+    """AgentCore mode: the InvokeAgentRuntime call (botocore events, Stubber in place of AWS) is a
+    child of the upstream span, and the agent is handed that upstream span as traceParent."""
+    import io
+
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import ANY, Stubber
+
+    from support.bff import envelope
+    from tenantkit.bff.outbound import AgentCoreUpstream, UpstreamRequest
+    from tenantkit.observability.spans import client_span, instrument_client
+
+    arn = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/support_agent-AbCdEf1234"
+    client = instrument_client(boto3.client("bedrock-agentcore", region_name="us-east-1",
+                                            aws_access_key_id="testing", aws_secret_access_key="testing"))
+    body = b'{"result":"hi"}'
+    sent: dict = {}
+
+    @observe
+    def bff(event: dict, context: object) -> dict:
+        with client_span("invoke_agent support", {"gen_ai.operation.name": "invoke_agent"}):
+            upstream = AgentCoreUpstream(arn, client_factory=lambda: client)
+            request = UpstreamRequest(envelope=envelope(), session_id="s_" + "k" * 43, correlation_id="c-1",
+                                      payload=b"{}")
+            sent.update(upstream.parameters(request))
+            upstream.invoke(request)
+        return {"statusCode": 200}
+
+    with Stubber(client) as stub:
+        stub.add_response("invoke_agent_runtime", {"runtimeSessionId": "s_" + "k" * 43, "statusCode": 200,
+                                                   "contentType": "application/json",
+                                                   "response": StreamingBody(io.BytesIO(body), len(body))},
+                          expected_params={k: ANY for k in ("agentRuntimeArn", "runtimeSessionId", "runtimeUserId",
+                                                            "contentType", "accept", "payload", "traceParent",
+                                                            "baggage")})
+        bff({}, LocalLambdaContext(function_name="bff"))
+    spans = {s["name"]: s for s in receiver.wait_for(3)}
+    upstream, call = spans["invoke_agent support"], spans["BedrockAgentCore.InvokeAgentRuntime"]
+    assert call["parent_span_id"] == upstream["span_id"] and call["kind"] == "client"
+    assert call["attributes"]["rpc.method"] == "InvokeAgentRuntime" and call["attributes"]["rpc.system"] == "aws-api"
+    assert sent["traceParent"] == f"00-{upstream['trace_id']}-{upstream['span_id']}-01"
+
+
+def test_a_failed_aws_call_carries_its_error_code_and_no_message(receiver, capsys):
+    import boto3
+    from botocore.exceptions import ClientError
+    from botocore.stub import Stubber
+
+    from tenantkit.observability.spans import instrument_client
+
+    client = instrument_client(boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="testing",
+                                            aws_secret_access_key="testing"))
+
+    @observe
+    def put(event: dict, context: object) -> dict:
+        with pytest.raises(ClientError):
+            client.put_item(TableName="sessions", Item={"pk": {"S": "SESSION#x"}})
+        return {"statusCode": 200}
+
+    with Stubber(client) as stub:
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException",
+                              service_message=SECRET_TEXT, http_status_code=400)
+        put({}, LocalLambdaContext(function_name="bff"))
+    spans = {s["name"]: s for s in receiver.wait_for(2)}
+    call = spans["DynamoDB.PutItem"]
+    assert call["attributes"]["error.type"] == "ConditionalCheckFailedException"
+    assert call["attributes"]["aws.dynamodb.table_names"] == ["sessions"]
+    assert call["attributes"]["cloud.region"] == "eu-west-1"
+    assert call["status"] == "error" and call["status_message"] == ""
+    assert b"CANARY-9a7" not in b"".join(receiver.payloads)

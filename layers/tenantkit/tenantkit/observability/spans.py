@@ -132,9 +132,11 @@ def instrument_client(client: Any) -> Any:
         span.set_status(error_status())
         span.end()
 
-    events.register("before-parameter-build", before_parameter_build,
-                    unique_id="tenantkit-otel-before-parameter-build")
-    events.register("before-call", before_call, unique_id="tenantkit-otel-before-call")
-    events.register("after-call", after_call, unique_id="tenantkit-otel-after-call")
-    events.register("after-call-error", after_call_error, unique_id="tenantkit-otel-after-call-error")
+    # "<event>.*.*" and first: a handler at that level that answers the call itself (botocore's
+    # Stubber, a cache) stops the chain, and must not stop ours from opening the span.
+    events.register_first("before-parameter-build.*.*", before_parameter_build,
+                          unique_id="tenantkit-otel-before-parameter-build")
+    events.register_first("before-call.*.*", before_call, unique_id="tenantkit-otel-before-call")
+    events.register_first("after-call.*.*", after_call, unique_id="tenantkit-otel-after-call")
+    events.register_first("after-call-error.*.*", after_call_error, unique_id="tenantkit-otel-after-call-error")
     return client
