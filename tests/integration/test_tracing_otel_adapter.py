@@ -258,3 +258,17 @@ def test_a_failed_aws_call_carries_its_error_code_and_no_message(receiver, capsy
     assert call["attributes"]["cloud.region"] == "eu-west-1"
     assert call["status"] == "error" and call["status_message"] == ""
     assert b"CANARY-9a7" not in b"".join(receiver.payloads)
+
+
+def test_exports_to_the_xray_otlp_endpoint_are_sigv4_signed_for_xray(monkeypatch):
+    from tenantkit.observability.otel_export import _sigv4
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLETESTONLY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-only-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    headers = _sigv4("https://xray.eu-west-1.amazonaws.com/v1/traces", b"\x0a\x00",
+                     {"Content-Type": "application/x-protobuf", "Content-Length": "2"}, "eu-west-1")
+    assert "/eu-west-1/xray/aws4_request" in headers["Authorization"]
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLETESTONLY/")
+    assert "X-Amz-Date" in headers and "test-only-secret" not in str(headers)

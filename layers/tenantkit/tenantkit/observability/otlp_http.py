@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import select
 import socket
-import ssl
 import time
+from typing import Any
 
 MAX_IN_FLIGHT = 4
 _MAX_HEADER_BYTES = 65536
@@ -81,13 +81,16 @@ class PipelinedHttpConnection:
         sock = socket.create_connection((self.host, self.port), timeout=remaining)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.https:
+            import ssl  # only for an https endpoint (the X-Ray OTLP endpoint): ~5 ms of cold start
+
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
         self._sock, self._buffer = sock, b""
         return sock
 
     def _readable(self, timeout: float) -> bool:
         assert self._sock is not None
-        if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
+        pending: Any = getattr(self._sock, "pending", None)  # an ssl.SSLSocket may hold decrypted bytes
+        if pending is not None and pending():
             return True
         ready, _, _ = select.select([self._sock], [], [], max(timeout, 0.0))
         return bool(ready)
