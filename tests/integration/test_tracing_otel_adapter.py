@@ -272,3 +272,21 @@ def test_exports_to_the_xray_otlp_endpoint_are_sigv4_signed_for_xray(monkeypatch
     assert "/eu-west-1/xray/aws4_request" in headers["Authorization"]
     assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLETESTONLY/")
     assert "X-Amz-Date" in headers and "test-only-secret" not in str(headers)
+
+
+def test_an_unsampled_invocation_propagates_its_trace_as_not_sampled(receiver, monkeypatch, capsys):
+    from tenantkit.observability.spans import current_traceparent
+
+    seen: list = []
+
+    @observe
+    def upstream_caller(event: dict, context: object) -> dict:
+        seen.append(current_traceparent())
+        return {"statusCode": 200}
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={XRAY_ROOT};Parent=53995c3f42cd8ad8;Sampled=0")
+    upstream_caller({}, LocalLambdaContext(function_name="fn"))
+    version, trace_id, span_id, flags = seen[0].split("-")
+    assert (version, trace_id, flags) == ("00", XRAY_ROOT[2:].replace("-", ""), "00")
+    assert span_id != "53995c3f42cd8ad8" and len(span_id) == 16
+    assert receiver.requests == 0

@@ -37,6 +37,7 @@ from tenantkit.observability.state import current_state
 from tenantkit.routes import path_template
 
 SCOPE = "tenantkit"
+_ID_GENERATOR = XrayCompatibleIdGenerator()
 
 
 @dataclass
@@ -47,10 +48,11 @@ class Pipeline:
     config: tuple[str | None, ...]
 
 
-# The variables a pipeline is built from: a change (tests, the local stack restarted on another
-# port) builds a new one rather than exporting to a receiver that is gone.
-_CONFIG_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                     "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS", "TENANTKIT_TRACING_SAMPLE_RATIO", "TENANTKIT_OTLP_SIGV4")
+# A changed endpoint (tests, the local stack restarted on another port) builds a new pipeline
+# rather than exporting to a receiver that is gone.
+# Read on every invocation, so only the endpoint; the other settings are read when a pipeline is
+# built (``reset()`` forgets the pipelines).
+_CONFIG_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
 def _config() -> tuple[str | None, ...]:
@@ -175,7 +177,10 @@ def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, A
     def call(event: Any, context: Any) -> Any:
         found = pipeline(service)  # looked up per call: a changed configuration rebuilds it
         tracer, processor = found.tracer, found.processor
-        span = tracer.start_span(service, context=inbound_context(event), kind=SpanKind.SERVER)
+        parent = inbound_context(event)
+        span = unsampled_child(parent) if parent is not None else None
+        if span is None:
+            span = tracer.start_span(service, context=parent, kind=SpanKind.SERVER)
         token = context_api.attach(trace.set_span_in_context(span))
         active = active_tracer.set(tracer)
         failed: BaseException | None = None
@@ -193,6 +198,17 @@ def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, A
             processor.flush()
 
     return call
+
+
+def unsampled_child(parent: context_api.Context) -> Any:
+    """What ``ParentBased`` gives a parent that is not sampled (a non-recording span with its own
+    id), without the SDK's span machinery: most invocations in production are unsampled."""
+    parent_context = trace.get_current_span(parent).get_span_context()
+    if not parent_context.is_valid or parent_context.trace_flags.sampled:
+        return None
+    return trace.NonRecordingSpan(trace.SpanContext(
+        parent_context.trace_id, _ID_GENERATOR.generate_span_id(), is_remote=False,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT), trace_state=parent_context.trace_state))
 
 
 def _finish_handler_span(span: Any, failed: BaseException | None) -> None:
