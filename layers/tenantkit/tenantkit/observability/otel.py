@@ -32,7 +32,7 @@ from tenantkit.observability.otel_export import (
     XrayCompatibleIdGenerator,
 )
 from tenantkit.observability.pseudonym import session_id_policy
-from tenantkit.observability.spans import active_tracer, error_status
+from tenantkit.observability.spans import active_tracer, error_status, unsampled_traceparent
 from tenantkit.observability.state import current_state
 from tenantkit.routes import path_template
 
@@ -115,10 +115,11 @@ def inbound_context(event: Any) -> context_api.Context | None:
     return None
 
 
-def xray_context(header: str) -> context_api.Context | None:
-    """The parent named by an X-Ray trace header (``Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;
-    Sampled=0|1``), as the AWS X-Ray propagator extracts it (a property test holds the two equal),
-    at a fraction of its cost: this runs on every invocation. None when it names no valid parent."""
+def parse_xray_header(header: str) -> tuple[int, int, bool] | None:
+    """``(trace id, parent id, sampled)`` of an X-Ray trace header (``Root=1-<8 hex>-<24 hex>;
+    Parent=<16 hex>;Sampled=0|1``), read exactly as the AWS X-Ray propagator reads it (a property
+    test holds the two equal) at a fraction of its cost: this runs on every invocation. None when
+    it names no valid parent."""
     trace_id = span_id = 0
     sampled = False
     try:
@@ -140,6 +141,15 @@ def xray_context(header: str) -> context_api.Context | None:
         return None
     if not 0 < trace_id < 1 << 128 or not 0 < span_id < 1 << 64:  # int() also reads "-1"
         return None
+    return trace_id, span_id, sampled
+
+
+def xray_context(header: str) -> context_api.Context | None:
+    """The OTel context whose (remote) parent is the one an X-Ray trace header names."""
+    parsed = parse_xray_header(header)
+    if parsed is None:
+        return None
+    trace_id, span_id, sampled = parsed
     context = trace.SpanContext(trace_id, span_id, is_remote=True,
                                 trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else 0))
     return trace.set_span_in_context(trace.NonRecordingSpan(context))
@@ -175,12 +185,20 @@ def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, A
 
     @functools.wraps(handler)
     def call(event: Any, context: Any) -> Any:
-        found = pipeline(service)  # looked up per call: a changed configuration rebuilds it
+        lambda_header = os.environ.get("_X_AMZN_TRACE_ID")
+        parsed = parse_xray_header(lambda_header) if lambda_header else None
+        if parsed is not None and not parsed[2]:
+            # Not sampled upstream (most production invocations): what ParentBased would answer
+            # is a non-recording span, so no span is made at all; the trace still reaches the
+            # agent, as not sampled, through the outbound traceparent.
+            token = unsampled_traceparent.set(f"00-{parsed[0]:032x}-{_ID_GENERATOR.generate_span_id():016x}-00")
+            try:
+                return handler(event, context)
+            finally:
+                unsampled_traceparent.reset(token)
+        found = pipeline(service)  # looked up per call: a changed endpoint rebuilds it
         tracer, processor = found.tracer, found.processor
-        parent = inbound_context(event)
-        span = unsampled_child(parent) if parent is not None else None
-        if span is None:
-            span = tracer.start_span(service, context=parent, kind=SpanKind.SERVER)
+        span = tracer.start_span(service, context=inbound_context(event), kind=SpanKind.SERVER)
         token = context_api.attach(trace.set_span_in_context(span))
         active = active_tracer.set(tracer)
         failed: BaseException | None = None
@@ -198,17 +216,6 @@ def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, A
             processor.flush()
 
     return call
-
-
-def unsampled_child(parent: context_api.Context) -> Any:
-    """What ``ParentBased`` gives a parent that is not sampled (a non-recording span with its own
-    id), without the SDK's span machinery: most invocations in production are unsampled."""
-    parent_context = trace.get_current_span(parent).get_span_context()
-    if not parent_context.is_valid or parent_context.trace_flags.sampled:
-        return None
-    return trace.NonRecordingSpan(trace.SpanContext(
-        parent_context.trace_id, _ID_GENERATOR.generate_span_id(), is_remote=False,
-        trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT), trace_state=parent_context.trace_state))
 
 
 def _finish_handler_span(span: Any, failed: BaseException | None) -> None:

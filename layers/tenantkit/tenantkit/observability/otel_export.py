@@ -16,7 +16,7 @@ The payload is the standard ``ExportTraceServiceRequest`` from opentelemetry-exp
 from __future__ import annotations
 
 import os
-import secrets
+import random
 import sys
 import threading
 import time
@@ -68,11 +68,12 @@ class XrayCompatibleIdGenerator(IdGenerator):
     """W3C ids whose first 32 bits are the epoch seconds, as X-Ray trace ids are, so one trace id
     is valid for the X-Ray OTLP endpoint, the ADOT collector and any W3C hop."""
 
+    # random.getrandbits, as the SDK's RandomIdGenerator: ids must be unique, not secret.
     def generate_span_id(self) -> int:
-        return int.from_bytes(secrets.token_bytes(8), "big") or 1
+        return random.getrandbits(64) or 1
 
     def generate_trace_id(self) -> int:
-        return (int(time.time()) << 96) | int.from_bytes(secrets.token_bytes(12), "big")
+        return (int(time.time()) << 96) | random.getrandbits(96)
 
 
 class OtlpHttpSpanExporter:

@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from typing import Any
 
 active_tracer: ContextVar[Any] = ContextVar("tenantkit_otel_tracer", default=None)
+# The outbound traceparent of an invocation the OTel adapter does not record (not sampled upstream).
+unsampled_traceparent: ContextVar[str | None] = ContextVar("tenantkit_unsampled_traceparent", default=None)
 
 
 @functools.cache
@@ -66,7 +68,7 @@ def client_span(name: str, attributes: dict[str, Any]) -> Iterator[ClientSpan | 
 def current_traceparent() -> str | None:
     """W3C traceparent of the current span when the OTel adapter is tracing this invocation."""
     if active_tracer.get() is None:
-        return None
+        return unsampled_traceparent.get()
     from opentelemetry import trace
 
     context = trace.get_current_span().get_span_context()
