@@ -212,6 +212,30 @@ def flush_bound(endpoint: str, label: str, runs: int = 8) -> dict[str, float]:
     return {"label": label, **summarize(samples), "max": max(samples)}  # type: ignore[dict-item]
 
 
+def audit_line_paths(iterations: int) -> dict[str, float]:
+    """One authorizer-shaped audit line: the full log-line path vs the flat-record path, interleaved."""
+    from tenantkit.audit import emit
+    from tenantkit.audit.schema import AuditRecord
+    from tenantkit.observability import begin_request, bind_identity, end_request
+    from tenantkit.observability.formatter import contract_line
+
+    begin_request(None, correlation_id="bench-request")
+    bind_identity(tenant_id="acme", app_id="portal", principal_id="6e1c3a4b:oid")
+    record = AuditRecord(event_type="authz.allow", outcome="allow", reason="verified", route="GET /v1/me",
+                         status=200, latency_ms=0.1, tenant_id="acme", app_id="portal", principal_id="6e1c3a4b:oid",
+                         correlation_id="bench-request", service="tenantkit-authorizer", cold_start=False)
+    paths = {"full": lambda: contract_line(record.model_dump()), "flat": lambda: emit.audit_line(record)}
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(max(1, iterations // 100)):
+        for name, fn in paths.items():
+            for _ in range(100):
+                t0 = time.thread_time_ns()
+                fn()
+                samples[name].append((time.thread_time_ns() - t0) / 1e6)
+    end_request()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def authorizer_ratio(iterations: int, endpoint: str) -> dict[str, float]:
     import jwt
 
@@ -312,6 +336,7 @@ def main() -> None:
         endpoint = collector.stdout.readline().strip()
         warm = warm_overhead(args.iterations, endpoint)
         ratio = authorizer_ratio(args.iterations, endpoint)
+        audit = audit_line_paths(args.iterations)
     finally:
         collector.kill()
         collector.wait(timeout=10)
@@ -342,6 +367,8 @@ def main() -> None:
     for bound in (hang, refused):
         print(f"  flush bound (TENANTKIT_TRACING_FLUSH_TIMEOUT_MS=100), {bound['label']:<18} "
               f"invocation p50 {bound['p50']:.1f} ms, max {bound['max']:.1f} ms")
+    print(f"  audit line serialization (model_dump, session policy, redaction, JSON), CPU p50: full log-line path "
+          f"{audit['full'] * 1000:.1f} us -> flat-record path {audit['flat'] * 1000:.1f} us")
     print("  authorizer whole lambda_handler vs pyjwt jwt.decode, interleaved; p50 wall ms / p50 CPU ms (ratio)")
     for name in ("pyjwt", "off, audit via full redaction", "off", "otel unsampled", "otel"):
         print(f"    {name:<32} {ratio[name]:.3f} / {ratio[name + ' cpu']:.3f}   "
