@@ -23,10 +23,14 @@ SECRETISH = st.sampled_from([
     "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "Bearer abc.def", "?code=xyz", "&token=abc", "Cookie: a=b",
     'token": "abc', "secret", "SessionToken=FQoG", "Basic dXNlcjpwYXNz", "plain", "", "/v1/me", "é\u2028",
 ])
-TEXT = st.one_of(SECRETISH, st.text(max_size=40), st.builds(lambda a, b: a + b, SECRETISH, st.text(max_size=10)))
+# Characters that change under JSON escaping or sit in the rules (the gate must see through both).
+TRICKY = st.text(alphabet=st.sampled_from(list('token:=\\"\n\r\t\u2028eyJ.abc-_ ?&;Bb')), max_size=30)
+TEXT = st.one_of(SECRETISH, TRICKY, st.text(max_size=40),
+                 st.builds(lambda a, b: a + b, SECRETISH, st.text(max_size=10)))
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
 KEY = st.one_of(st.sampled_from(sorted(AuditRecord.model_fields)), st.sampled_from(sorted(SENSITIVE_KEYS)),
-                st.sampled_from(["Refresh-Token", "X-Api-Key", "routeX"]), st.text(max_size=12))
+                st.sampled_from(["Refresh-Token", "X-Api-Key", "routeX", "my_token", "cookie_count", "eyJkey"]),
+                st.text(max_size=12), TRICKY)
 JSONISH = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                        st.dictionaries(KEY, inner, max_size=3)), max_leaves=8)
 
