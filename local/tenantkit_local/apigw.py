@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tenantkit.envelope import rest_integration_context
 from tenantkit_local.gateway_responses import GatewayResponses
+from tenantkit_local.gateway_tracing import GatewayTracer, current_trace_header, traced_headers
 from tenantkit_local.loopback import LoopbackHttpServer
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
@@ -144,7 +145,8 @@ class LocalApiGateway(LoopbackHttpServer):
     def __init__(self, template_path: Path, runners: dict[str, FunctionRunner], *, port: int = 0,
                  on_invocation: Callable[[str, Invocation], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 parameter_overrides: dict[str, str] | None = None) -> None:
+                 parameter_overrides: dict[str, str] | None = None, trace_endpoint: str | None = None) -> None:
+        self.tracer = GatewayTracer(trace_endpoint) if trace_endpoint else None
         self.routes, self.authorizers, self.stage = load_api(template_path, parameter_overrides=parameter_overrides)
         self.gateway_responses = load_gateway_responses(template_path)
         self.runners = runners
@@ -162,8 +164,10 @@ class LocalApiGateway(LoopbackHttpServer):
     def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
         # One invocation at a time, its audit delivery included: the in-process runner redirects
         # the process's stdout, so two concurrent invocations would mix their captured lines.
+        trace_header = current_trace_header.get()
         with self._invoke_lock:
-            invocation = self.runners[function].invoke(event)
+            invocation = self.runners[function].invoke(
+                event, environ={"_X_AMZN_TRACE_ID": trace_header} if trace_header else None)
             self.on_invocation(function, invocation)
         return invocation
 
@@ -171,6 +175,16 @@ class LocalApiGateway(LoopbackHttpServer):
                body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         """One request; ``headers`` as received, repeated names included (a list of pairs)."""
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        if self.tracer is None:
+            return self._handle(method, raw_path, pairs, body)
+        with self.tracer.request(method, dict(pairs)) as trace:
+            response = self._handle(method, raw_path, traced_headers(pairs, trace.xray_header), body)
+            route, _ = self._match(method, urlsplit(raw_path).path)
+            trace.finish(response[0], route.path if route else None)
+        return response
+
+    def _handle(self, method: str, raw_path: str, pairs: list[tuple[str, str]],
+                body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         single, multi = _header_maps(pairs)
         parts = urlsplit(raw_path)
         path = parts.path

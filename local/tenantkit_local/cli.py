@@ -443,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.tenants.cli import register as register_tenants
 
     register_tenants(sub)  # `tenants list|onboard|suspend|resume|offboard|init|unlock`, `apps ...`
+
+    from tenantkit_local.traces import register as register_traces
+
+    register_traces(sub)  # `traces [trace id] [--last]`
     return parser
 
 

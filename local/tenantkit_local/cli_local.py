@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace, *, audit_pipeline: bool) -> int:
     if args.state_dir:
         os.environ["TENANTKIT_STATE_DIR"] = str(args.state_dir.resolve())
     echo = None if args.quiet or args.json else (lambda line: print(line, flush=True))
-    config = StackConfig(gateway_port=args.port, issuer_port=args.issuer_port, echo=echo,
+    config = StackConfig(gateway_port=args.port, issuer_port=args.issuer_port, echo=echo, otlp_port=args.otlp_port,
                          env_var_overrides=load_env_vars(args.env_vars) if args.env_vars else {},
                          parameter_overrides=_overrides(args.parameter_overrides),
                          audit_pipeline=audit_pipeline)
@@ -113,6 +113,7 @@ def _print_banner(info: dict[str, Any]) -> None:
         f"moto         {info['moto_endpoint']}",
         f"fake agent   {info['agent_url']}  (what it received: GET {info['agent_received_url']})",
         f"audit store  {info['audit_store'] or '- (start-api: audit lines stay in the function logs)'}",
+        f"OTLP traces  {info['otlp_endpoint']} -> {info['traces_dir']}  (tenantkit traces --last)",
         f"state dir    {info['state_dir']}",
         f"try: curl -H \"Authorization: Bearer $(tenantkit token --persona acme-user-v2)\" {info['api_url']}/v1/me",
         "Ctrl-C (or SIGTERM) to stop",
@@ -134,6 +135,8 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="API Gateway emulator port on 127.0.0.1 (0 = any free port; default 3000)")
     parser.add_argument("--issuer-port", type=int, default=18080,
                         help="local OIDC issuer (JWKS) port on 127.0.0.1 (0 = any free port; default 18080)")
+    parser.add_argument("--otlp-port", type=int, default=4318,
+                        help="local OTLP/HTTP trace receiver port (0 = any free port; default 4318, the collector's)")
     parser.add_argument("-n", "--env-vars", type=Path,
                         help="SAM-format JSON {\"FunctionId\": {\"VAR\": \"value\"}, \"Parameters\": {...}} "
                              "applied over local/env.json")

@@ -128,12 +128,19 @@ def dashboard_data(root: Path | str, partitions: Sequence[str]) -> dict[str, Any
     }
 
 
-def render_dashboard(root: Path | str, partitions: Sequence[str], out_path: Path | str) -> Path:
-    """Write the dashboard HTML for the partitions' day range to ``out_path``; returns the path."""
+def render_dashboard(root: Path | str, partitions: Sequence[str], out_path: Path | str,
+                     traces: Path | None = None) -> Path:
+    """Write the dashboard HTML for the partitions' day range to ``out_path``; returns the path.
+    ``traces``: a local OTLP receiver's spans file, shown as one waterfall per request."""
     data = dashboard_data(root, partitions)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page(data), encoding="utf-8")
+    text = page(data)
+    if traces is not None:
+        from tenantkit_local.trace_waterfall import waterfall_section
+
+        text = text.replace("</main>", waterfall_section(traces) + "\n</main>", 1)
+    out.write_text(text, encoding="utf-8")
     return out
 
 

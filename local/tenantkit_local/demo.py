@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tenantkit_local import audit_store_default, state_dir
+from tenantkit_local.otlp_receiver import TRACES_FILE
 from tenantkit_local.stack import LocalStack, StackConfig
 from tenantkit_local.texttable import render_table
 from tenantkit_local.traffic import Step, TrafficDriver
@@ -44,10 +45,13 @@ def run_demo(root: Path | None = None, *, out: Callable[[str], None] = print,
 
     root = root or audit_store_default()
     shutil.rmtree(root, ignore_errors=True)
+    traces_root = root.parent / f"{root.name}-traces"
+    shutil.rmtree(traces_root, ignore_errors=True)
     steps: list[Step] = []
     yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
     with progress(1, "starting the local stack (issuer, moto, agent, API Gateway emulator)", out):
-        stack = LocalStack(StackConfig(gateway_port=0, issuer_port=0, audit_root=root)).start()
+        stack = LocalStack(StackConfig(gateway_port=0, issuer_port=0, audit_root=root,
+                                       traces_root=traces_root)).start()
     try:
         out(f"      API {stack.url}  issuer {stack.jwks.jwks_uri if stack.jwks else '-'}")
         with progress(2, "driving traffic: 3 tenants, 2 apps, a service principal, a B2B guest, attacks", out):
@@ -73,7 +77,8 @@ def run_demo(root: Path | None = None, *, out: Callable[[str], None] = print,
         more = f"\n({len(rows) - 12} more rows)" if len(rows) > 12 else ""
         out(f"\n{title}\n{table(tuple(header), rows[:12])}{more}")
     with progress(6, "rendering the tenant dashboard", out):
-        html = render_dashboard(root, partitions, state_dir() / "dashboard.html")
+        html = render_dashboard(root, partitions, state_dir() / "dashboard.html",
+                                traces=traces_root / TRACES_FILE)
     out(f"\ndashboard: {html}")
     out(f"audit store: {root}  (tenantkit query/dashboard/compact read it by default)")
     if wrong:

@@ -111,7 +111,8 @@ class FunctionRunner:
             **self.spec.environment,
         }
 
-    def invoke(self, event: Any) -> Invocation:
+    def invoke(self, event: Any, environ: dict[str, str] | None = None) -> Invocation:
+        """``environ``: per-invocation variables the Lambda runtime sets (``_X_AMZN_TRACE_ID``)."""
         module = self._load()
         handler = getattr(module, self.spec.function)
         context = LocalLambdaContext(
@@ -122,7 +123,7 @@ class FunctionRunner:
         response: Any = None
         error_type = error_message = None
         started = time.perf_counter()
-        with patched_environ(self._lambda_environ()), contextlib.redirect_stdout(buffer):
+        with patched_environ({**self._lambda_environ(), **(environ or {})}), contextlib.redirect_stdout(buffer):
             try:
                 response = handler(event, context)
             except Exception as exc:  # reported like Lambda's errorType/errorMessage

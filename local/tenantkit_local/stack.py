@@ -21,6 +21,7 @@ from tenantkit_local.apigw import LocalApiGateway
 from tenantkit_local.cloud import LocalServices, environment
 from tenantkit_local.issuer import LocalIssuer
 from tenantkit_local.jwks_server import JwksServer
+from tenantkit_local.otlp_receiver import TRACES_FILE, OtlpReceiver
 from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import function_spec, load_env_vars
 
@@ -45,6 +46,8 @@ class StackConfig:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     # False for ``local start-api``: the API only; audit lines stay in the function logs.
     audit_pipeline: bool = True
+    otlp_port: int = 0  # the local OTLP/HTTP receiver (`tenantkit local up` uses 4318, the collector's port)
+    traces_root: Path = field(default_factory=lambda: state_dir() / "traces")
 
 
 class LocalStack:
@@ -54,6 +57,7 @@ class LocalStack:
         self.services = LocalServices(self.config.template)
         self.jwks: JwksServer | None = None
         self.gateway: LocalApiGateway | None = None
+        self.receiver: OtlpReceiver | None = None
         self.sink: FunctionRunner | None = None
         self._env: Any = None
         self._sequence = 0
@@ -71,6 +75,13 @@ class LocalStack:
         except OSError:
             port = self.config.issuer_port
             raise PortInUseError(f"127.0.0.1:{port} (issuer) is in use; pick --issuer-port") from None
+        try:
+            self.receiver = OtlpReceiver(port=self.config.otlp_port,
+                                         store=self.config.traces_root / TRACES_FILE).start()
+        except OSError:
+            self.jwks.stop()
+            self.jwks = None
+            raise PortInUseError(f"127.0.0.1:{self.config.otlp_port} (OTLP) is in use; pick --otlp-port") from None
         self.services.__enter__()
         self._env = environment(self.services.moto.environment())
         self._env.__enter__()
@@ -78,6 +89,11 @@ class LocalStack:
         env_vars.setdefault("AuthorizerFunction", {})["OIDC_JWKS_URI"] = self.jwks.jwks_uri
         env_vars.setdefault("BffProxyFunction", {}).update(self.services.function_overrides())
         env_vars.setdefault("AuditSinkFunction", {})["AUDIT_STORE"] = str(self.config.audit_root)
+        for name in (*AUDITED_FUNCTIONS, "AuditSinkFunction"):
+            env_vars.setdefault(name, {}).update({
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.receiver.endpoint,
+                # Locally a dropped span only confuses: allow a busy laptop (or CI box) its time.
+                "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS": "2000"})
         for scope, variables in self.config.env_var_overrides.items():  # the user's file wins, as in SAM
             env_vars.setdefault(scope, {}).update(variables)
 
@@ -91,7 +107,8 @@ class LocalStack:
         try:
             self.gateway = LocalApiGateway(self.config.template, runners, port=self.config.gateway_port,
                                            on_invocation=self._after_invocation,
-                                           parameter_overrides=self.config.parameter_overrides).start()
+                                           parameter_overrides=self.config.parameter_overrides,
+                                           trace_endpoint=self.receiver.endpoint).start()
         except OSError:
             self.stop()
             raise PortInUseError(f"127.0.0.1:{self.config.gateway_port} (API) is in use; pick --port") from None
@@ -108,6 +125,9 @@ class LocalStack:
         if self.jwks:
             self.jwks.stop()
             self.jwks = None
+        if self.receiver:
+            self.receiver.stop()
+            self.receiver = None
 
     @property
     def url(self) -> str:
@@ -127,6 +147,8 @@ class LocalStack:
             "agent_url": self.services.agent.url,
             "agent_received_url": self.services.agent.received_url,
             "tables": dict(self.services.resource_names),
+            "otlp_endpoint": self.receiver.endpoint if self.receiver else None,
+            "traces_dir": str(self.config.traces_root),
             "state_dir": str(state_dir()),
             "audit_store": str(self.config.audit_root) if self.config.audit_pipeline else None,
         }

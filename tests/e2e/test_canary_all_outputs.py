@@ -49,7 +49,7 @@ def test_no_secret_in_any_output(daemon: XrayDaemon, monkeypatch: pytest.MonkeyP
     emitted: list[str] = []
     with JwksServer(issuer.jwks_bytes()) as server:
         runner = function_runner("AuthorizerFunction", OIDC_JWKS_URI=server.jwks_uri,
-                                 POWERTOOLS_LOGGER_LOG_EVENT="true")
+                                 POWERTOOLS_LOGGER_LOG_EVENT="true", TENANTKIT_TRACING="xray")
         meter_each_decision(runner, monkeypatch)
         emitted += runner.init_log_lines
         for case, recorded in events:

@@ -39,7 +39,7 @@ class Stack:
     def __init__(self, state: Path, *extra: str, ignore_sigint: bool = True, command: str = "up") -> None:
         self.state = state
         command = [sys.executable, "-m", "tenantkit_local.cli", "local", command, "--port", "0", "--issuer-port", "0",
-                   "--state-dir", str(state), "--json", *extra]
+                   "--otlp-port", "0", "--state-dir", str(state), "--json", *extra]
         # A non-interactive shell starts `cmd &` with SIGINT ignored: the stack must still stop on it.
         preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,  # noqa: S603

@@ -62,7 +62,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def runner(jwks: JwksServer, daemon: XrayDaemon):
-    return function_runner("AuthorizerFunction", OIDC_JWKS_URI=jwks.jwks_uri)
+    return function_runner("AuthorizerFunction", OIDC_JWKS_URI=jwks.jwks_uri, TENANTKIT_TRACING="xray")
 
 
 def replay(runner, issuer: LocalIssuer, daemon: XrayDaemon, case: str):
@@ -181,7 +181,7 @@ SUBPROCESS = textwrap.dedent("""
     event = render(load_event(ROOT / "events" / "authorizer" / "acme-user-v2.json"), issuer)
     seen = {}
     with JwksServer(issuer.jwks_bytes()) as server:
-        runner = function_runner("AuthorizerFunction", OIDC_JWKS_URI=server.jwks_uri)
+        runner = function_runner("AuthorizerFunction", OIDC_JWKS_URI=server.jwks_uri, TENANTKIT_TRACING="xray")
         runner.invoke(event)  # imports the handler module, then one invocation without a trace header
         seen["no_trace_header"] = "aws_xray_sdk" in sys.modules
         os.environ.update({"_X_AMZN_TRACE_ID": TRACE_HEADER, "POWERTOOLS_TRACE_DISABLED": "true",

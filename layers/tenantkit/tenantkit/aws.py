@@ -14,19 +14,25 @@ __all__ = ["client", "error_code", "jittered_backoff"]
 
 
 def client(service: str, *, max_attempts: int, connect_timeout: float | None = None,
-           read_timeout: float | None = None) -> Any:
-    """A boto3 client with botocore's ``standard`` retry mode and explicit attempts and timeouts.
+           read_timeout: float | None = None, credentials: Mapping[str, str] | None = None) -> Any:
+    """A boto3 client with botocore's ``standard`` retry mode and explicit attempts and timeouts,
+    instrumented for tracing (one CLIENT span per call while an invocation is traced).
 
     ``max_attempts=1`` turns botocore's retries off, for callers that retry with their own
-    backoff (Cloud Map) or must answer within a request's budget (AgentCore)."""
+    backoff (Cloud Map) or must answer within a request's budget (AgentCore). ``credentials``
+    (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``) sign with other
+    credentials than the function's own (the tenant-scoped sessions-table clients)."""
     import boto3
     from botocore.config import Config
+
+    from tenantkit.observability.spans import instrument_client
 
     # Only the timeouts given: botocore reads an explicit None as "no timeout at all".
     timeouts: dict[str, Any] = {name: value for name, value in (("connect_timeout", connect_timeout),
                                                                  ("read_timeout", read_timeout)) if value is not None}
     create: Callable[..., Any] = boto3.client  # any service name, so not one of the stubs' literal overloads
-    return create(service, config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}, **timeouts))
+    config = Config(retries={"max_attempts": max_attempts, "mode": "standard"}, **timeouts)
+    return instrument_client(create(service, config=config, **(credentials or {})))
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -11,8 +11,9 @@ import sys
 from typing import Any
 
 from tenantkit.audit.schema import AuditRecord, EventType, Outcome
-from tenantkit.observability.formatter import contract_line
 from tenantkit.observability.logger import service_name
+from tenantkit.observability.pseudonym import session_id_policy
+from tenantkit.observability.redaction import dumps_flat_record
 from tenantkit.observability.state import current_log_fields, current_state
 
 __all__ = [
@@ -32,6 +33,16 @@ def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: A
     record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
     state = current_state()
     if state is not None:
-        state.outcome = outcome
-    sys.stdout.write(contract_line(record.model_dump()) + "\n")
+        state.outcome, state.reason = outcome, reason
+        if record.route is not None:
+            state.route, state.status = record.route, record.status
+    sys.stdout.write(audit_line(record) + "\n")
     return record
+
+
+def audit_line(record: AuditRecord) -> str:
+    """The record as ``contract_line`` writes it (every contract field is already filled from the
+    state above), through the flat-record redaction path: the schema is closed and flat."""
+    line = record.model_dump()
+    line["session_id"] = session_id_policy().apply(line["session_id"])
+    return dumps_flat_record(line)

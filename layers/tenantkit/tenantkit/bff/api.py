@@ -40,6 +40,7 @@ from tenantkit.observability import begin_request, bind_identity, current_state,
 from tenantkit.observability.handler import correlation_id_of
 
 PROBLEM_BASE = "https://tenantkit.dev/problems/"
+__all__ = ["BffApi", "problem", "route_template"]
 
 
 def route_template(method: str, path: str) -> str:

@@ -167,11 +167,7 @@ def _default_sts_client() -> Any:
 
 
 def _default_dynamodb_client(credentials: ScopedCredentials) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("dynamodb", aws_access_key_id=credentials.access_key_id,
-                        aws_secret_access_key=credentials.secret_access_key,
-                        aws_session_token=credentials.session_token,
-                        config=Config(connect_timeout=1, read_timeout=2,
-                                      retries={"max_attempts": 3, "mode": "standard"}))
+    return aws.client("dynamodb", max_attempts=3, connect_timeout=1, read_timeout=2,
+                      credentials={"aws_access_key_id": credentials.access_key_id,
+                                   "aws_secret_access_key": credentials.secret_access_key,
+                                   "aws_session_token": credentials.session_token})

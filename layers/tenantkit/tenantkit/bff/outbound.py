@@ -45,6 +45,7 @@ __all__ = [
     "traceparent",
     "usage_of",
 ]
+from tenantkit.observability.spans import current_traceparent
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,11 @@ def traceparent(trace_header: str | None = None) -> str:
     return f"00-{trace_id}-{secrets.token_hex(8)}-01"
 
 
+def outbound_traceparent() -> str:
+    """The upstream span's context when OpenTelemetry traces this invocation, else the X-Ray one."""
+    return current_traceparent() or traceparent(lambda_trace_header())
+
+
 def baggage(envelope: IdentityEnvelope) -> str:
     """W3C baggage: tenant and app only (no principal or session ids to arbitrary hops)."""
     return f"tenant_id={quote(envelope.tenant_id, safe='')},app_id={quote(envelope.app_id, safe='')}"
@@ -97,7 +103,7 @@ def identity_headers(request: UpstreamRequest) -> dict[str, str]:
         "X-Principal-Type": envelope.principal_type,
         "X-Session-Id": request.session_id,
         "X-Correlation-Id": request.correlation_id,
-        "traceparent": traceparent(lambda_trace_header()),
+        "traceparent": outbound_traceparent(),
         "baggage": baggage(envelope),
     }
 
@@ -211,7 +217,7 @@ class AgentCoreUpstream:
             "contentType": request.content_type,
             "accept": "application/json",
             "payload": request.payload,
-            "traceParent": traceparent(lambda_trace_header()),
+            "traceParent": outbound_traceparent(),
             "baggage": baggage(request.envelope),
         }
         if self._qualifier:

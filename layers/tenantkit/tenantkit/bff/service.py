@@ -17,6 +17,7 @@ from tenantkit.bff.revocation import AccessGuard, RegistryStatus
 from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionBinding, SessionRepository
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.observability import bind_identity
+from tenantkit.observability.spans import client_span
 
 
 @dataclass
@@ -70,10 +71,17 @@ class BffService:
                    session_id=binding.session_id)
         ctx.cost["agent_name"] = self.config.agent_name
         ctx.cost["inference_profile_arn"] = self.config.inference_profile_arn
-        response = self.upstream.invoke(UpstreamRequest(
-            envelope=ctx.envelope, session_id=binding.session_id, correlation_id=ctx.envelope.correlation_id,
-            payload=payload, content_type=content_type,
-        ))
+        agent = self.config.agent_name
+        with client_span(f"invoke_agent {agent}", {"gen_ai.operation.name": "invoke_agent",
+                                                   "gen_ai.agent.name": agent}) as span:
+            response = self.upstream.invoke(UpstreamRequest(
+                envelope=ctx.envelope, session_id=binding.session_id, correlation_id=ctx.envelope.correlation_id,
+                payload=payload, content_type=content_type,
+            ))
+            if span is not None:
+                span.set("http.response.status_code", response.status)
+                for name, value in response.usage.items():
+                    span.set(f"gen_ai.usage.{name}", value)
         ctx.cost.update(response.usage)
         return response
 

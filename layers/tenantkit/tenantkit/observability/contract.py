@@ -61,6 +61,30 @@ OTEL_ATTRIBUTES: dict[str, str] = {
     "output_tokens": "gen_ai.usage.output_tokens",
 }
 
+# OpenTelemetry span attributes, per span role: the closed set each exported span may carry
+# (a key is absent when its value is unknown, e.g. tenant.id on a 401). Never a token, a raw
+# session id, a raw path or exception text; ``error.type`` is a class name or an AWS error code.
+SPAN_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    # API Gateway (the local emulator's gateway span; X-Ray's API Gateway segment in AWS)
+    "gateway": ("http.request.method", "http.route", "http.response.status_code"),
+    # the authorizer and the BFF handler span: read from the request state / last audit record
+    "handler": (
+        "faas.invocation_id", "faas.coldstart", "tenantkit.correlation_id", "tenant.id", "app.id",
+        "session.id", "tenantkit.outcome", "tenantkit.reason", "http.request.method", "http.route",
+        "http.response.status_code", "error.type",
+    ),
+    # each AWS SDK call (DynamoDB, STS, Bedrock / AgentCore, ...)
+    "aws_sdk": (
+        "rpc.system", "rpc.service", "rpc.method", "cloud.region", "aws.dynamodb.table_names",
+        "http.response.status_code", "aws.request_id", "error.type",
+    ),
+    # the call to the agent runtime
+    "upstream": (
+        "gen_ai.operation.name", "gen_ai.agent.name", "http.response.status_code",
+        "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "error.type",
+    ),
+}
+
 REDACTED = "[REDACTED]"
 
 
@@ -74,5 +98,6 @@ def as_document() -> dict[str, object]:
         "metric_dimensions": sorted(METRIC_DIMENSIONS),
         "forbidden_metric_dimensions": sorted(FORBIDDEN_METRIC_DIMENSIONS),
         "otel_attributes": dict(OTEL_ATTRIBUTES),
+        "span_attributes": {role: list(keys) for role, keys in SPAN_ATTRIBUTES.items()},
         "redacted_placeholder": REDACTED,
     }

@@ -1,8 +1,9 @@
 """``observe``: the one decorator every handler wears.
 
 It starts the request state (cold start, request id, correlation id), wraps the call in a
-trace subsegment when tracing is on, and clears the state afterwards so nothing of one
-tenant's request survives into the next invocation of a warm container.
+span (OpenTelemetry) or a subsegment (X-Ray), per ``TENANTKIT_TRACING``, when tracing is on,
+and clears the state afterwards so nothing of one tenant's request survives into the next
+invocation of a warm container.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tenantkit.identifiers import CORRELATION_ID_RE
 from tenantkit.observability.logger import get_logger, service_name
 from tenantkit.observability.settings import observability_settings
 from tenantkit.observability.state import begin_request, end_request
-from tenantkit.observability.tracing import traced, tracing_enabled
+from tenantkit.observability.tracing import request_backend, traced_with
 
 __all__ = [
     "correlation_id_of",
@@ -42,7 +43,7 @@ def observe(handler: Handler) -> Handler:
     ``POWERTOOLS_LOGGER_LOG_EVENT=true`` logs each incoming event, through the same redaction
     as every other line (tokens, cookies, codes and credentials never reach the log).
     """
-    traced_handler: list[Callable[[Any, Any], Any]] = []  # built on first traced call, then reused
+    traced_handlers: dict[str, Callable[[Any, Any], Any]] = {}  # per adapter, built on first traced call
 
     @functools.wraps(handler)
     def wrapper(event: Any, context: Any) -> Any:
@@ -50,11 +51,13 @@ def observe(handler: Handler) -> Handler:
         if observability_settings().log_event:
             get_logger().info(event)
         try:
-            if tracing_enabled():
-                if not traced_handler:
-                    traced_handler.append(traced(handler, service_name()))
-                return traced_handler[0](event, context)
-            return handler(event, context)
+            backend = request_backend()
+            if backend is None:
+                return handler(event, context)
+            traced_handler = traced_handlers.get(backend)
+            if traced_handler is None:
+                traced_handler = traced_handlers[backend] = traced_with(backend, handler, service_name())
+            return traced_handler(event, context)
         finally:
             end_request()
 

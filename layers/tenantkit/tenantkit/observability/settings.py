@@ -36,6 +36,8 @@ __all__ = [
     "SESSION_ID_LOGGING",
     "SESSION_ID_LOGGING_MODES",
     "TRACE_DISABLED",
+    "TRACING",
+    "TRACING_BACKENDS",
     "TRUE_VALUES",
     "VARIABLES",
     "ObservabilitySettings",
@@ -48,6 +50,9 @@ __all__ = [
 ]
 
 SESSION_ID_LOGGING_MODES = ("hashed", "raw")
+# The tracer port's adapters. Unset = xray, what stacks deployed before the OpenTelemetry adapter
+# ran; template.yaml sets otel for new stacks (docs/observability.md).
+TRACING_BACKENDS = ("xray", "otel", "off")
 # The spellings Powertools' own strtobool accepts: the same variable means the same thing to both.
 TRUE_VALUES = ("1", "y", "yes", "t", "true", "on")
 FALSE_VALUES = ("0", "n", "no", "f", "false", "off")
@@ -55,10 +60,11 @@ FALSE_VALUES = ("0", "n", "no", "f", "false", "off")
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+TRACING = "TENANTKIT_TRACING"
 LOG_EVENT = "POWERTOOLS_LOGGER_LOG_EVENT"
 SESSION_ID_LOGGING = "TENANTKIT_SESSION_ID_LOGGING"
 LOG_HASH_KEY = "TENANTKIT_LOG_HASH_KEY"
-VARIABLES = (SERVICE_NAME, METRICS_NAMESPACE, TRACE_DISABLED, LOG_EVENT, SESSION_ID_LOGGING, LOG_HASH_KEY)
+VARIABLES = (SERVICE_NAME, METRICS_NAMESPACE, TRACE_DISABLED, TRACING, LOG_EVENT, SESSION_ID_LOGGING, LOG_HASH_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,7 @@ class ObservabilitySettings:
     service_name: str = "tenantkit"
     metrics_namespace: str = "Tenantkit"
     trace_disabled: bool = False
+    tracing: str = "xray"
     log_event: bool = False
     session_id_logging: str = "hashed"
     log_hash_key: bytes | None = field(default=None, repr=False)
@@ -75,6 +82,7 @@ class ObservabilitySettings:
         SERVICE_NAME: "service_name",
         METRICS_NAMESPACE: "metrics_namespace",
         TRACE_DISABLED: "trace_disabled",
+        TRACING: "tracing",
         LOG_EVENT: "log_event",
         SESSION_ID_LOGGING: "session_id_logging",
         LOG_HASH_KEY: "log_hash_key",
@@ -88,6 +96,7 @@ class ObservabilitySettings:
             service_name=env.get(SERVICE_NAME, "").strip() or "tenantkit",
             metrics_namespace=env.get(METRICS_NAMESPACE, "").strip() or "Tenantkit",
             trace_disabled=env_bool(env, TRACE_DISABLED),
+            tracing=env_choice(env, TRACING, TRACING_BACKENDS),
             log_event=env_bool(env, LOG_EVENT),
             session_id_logging=env_choice(env, SESSION_ID_LOGGING, SESSION_ID_LOGGING_MODES),
             log_hash_key=key.encode() if key else None,
@@ -152,7 +161,7 @@ def _from_environment() -> ObservabilitySettings:
         # Init already reported it (and failed closed); logging must still work, safely.
         key = os.environ.get(LOG_HASH_KEY, "")
         settings = ObservabilitySettings(service_name=os.environ.get(SERVICE_NAME, "").strip() or "tenantkit",
-                                         log_hash_key=key.encode() if key else None)
+                                         tracing="off", log_hash_key=key.encode() if key else None)
     _cache["settings"] = (snapshot, settings)
     return settings
 

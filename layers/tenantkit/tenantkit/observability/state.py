@@ -30,6 +30,10 @@ class RequestState:
     cold_start: bool = False
     function_name: str | None = None
     outcome: str | None = None  # the last audited outcome, for the trace annotation
+    # The rest of the last audit record a span reads (its route is already an id-free template).
+    reason: str | None = None
+    route: str | None = None
+    status: int | None = None
     identity: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(IDENTITY_LOG_FIELDS))
 
 

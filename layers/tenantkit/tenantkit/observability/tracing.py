@@ -1,6 +1,14 @@
-"""X-Ray tracing through Powertools Tracer, set up lazily.
+"""The tracing port: ``TENANTKIT_TRACING=otel|xray|off`` picks the adapter; handlers never change.
 
-The X-Ray SDK is imported only when tracing is on (``POWERTOOLS_TRACE_DISABLED`` not set and
+* ``otel``: OpenTelemetry SDK, OTLP/HTTP export (``tenantkit.observability.otel``), the
+  default of the reference stack (template Globals);
+* ``xray`` (what an unset variable means, for stacks deployed before the port existed):
+  X-Ray through Powertools Tracer, below;
+* ``off``: no tracing.
+
+Both adapters are loaded on the first traced invocation, never at import.
+
+X-Ray adapter: the X-Ray SDK is imported only when tracing is on (``POWERTOOLS_TRACE_DISABLED`` not set and
 the Lambda runtime provided a trace header), so a cold start with tracing off does not pay for
 it. Annotations are the contract's: ``tenant_id``, ``app_id``, ``session_id`` (per the hashing
 policy) and ``outcome``; responses are never captured, so envelopes and tokens never reach a
@@ -14,13 +22,46 @@ from collections.abc import Callable
 from typing import Any
 
 from tenantkit.observability.pseudonym import session_id_policy
-from tenantkit.observability.settings import in_lambda, lambda_trace_header, observability_settings
+from tenantkit.observability.settings import (
+    TRACING_BACKENDS,
+    in_lambda,
+    lambda_trace_header,
+    observability_settings,
+)
 from tenantkit.observability.state import current_state
 
 _tracers: dict[str, Any] = {}
 
 
+BACKENDS = TRACING_BACKENDS
+
+
+def backend() -> str:
+    """The configured adapter (``TENANTKIT_TRACING``, validated with the other settings: a
+    value outside ``otel|xray|off`` fails the function's init with a ConfigurationError)."""
+    return observability_settings().tracing
+
+
+def request_backend() -> str | None:
+    """The adapter that traces this invocation, or None."""
+    chosen = backend()
+    if chosen == "otel":
+        return "otel"
+    if chosen == "xray" and tracing_enabled():
+        return "xray"
+    return None
+
+
+def traced_with(backend_name: str, handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:
+    if backend_name == "otel":
+        from tenantkit.observability import otel
+
+        return otel.traced(handler, service)
+    return traced(handler, service)
+
+
 def tracing_enabled() -> bool:
+    """X-Ray adapter: on when the Lambda runtime provided a trace header, unless disabled."""
     if observability_settings().trace_disabled:
         return False
     return lambda_trace_header() is not None and in_lambda()

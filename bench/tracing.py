@@ -1,0 +1,381 @@
+"""What tracing costs, per adapter (printed, never asserted by tests).
+
+* cold import of every handler module, and import + the tracer the first traced invocation
+  loads, with TENANTKIT_TRACING=otel vs xray (X-Ray with a Lambda trace header, so it is on);
+* warm per-request overhead of the OTel adapter on an observed handler (one log line, one audit
+  record): span work alone, the flush to a loopback OTLP receiver, and the unsampled path;
+* the flush bound: a collector that hangs, a collector that refuses;
+* the authorizer's whole warm lambda_handler with OTel on vs pyjwt's jwt.decode of the same token.
+
+Usage: .venv/bin/python bench/tracing.py [--iterations N] [--cold-runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _common import budget_line, summarize, timed  # noqa: E402
+
+XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+# A collector that answers each request as soon as its body is read (no decoding), in its own
+# process: the export's cost to the function, not the Python receiver's throughput.
+FAST_COLLECTOR = r"""
+import selectors, socket, sys
+server = socket.create_server(("127.0.0.1", 0))
+server.setblocking(False)
+print(f"http://127.0.0.1:{server.getsockname()[1]}/v1/traces", flush=True)
+sel = selectors.DefaultSelector()
+sel.register(server, selectors.EVENT_READ, None)
+buffers = {}
+while True:
+    for key, _ in sel.select():
+        if key.data is None:
+            conn, _ = server.accept()
+            conn.setblocking(False)
+            sel.register(conn, selectors.EVENT_READ, b"")
+            buffers[conn] = b""
+            continue
+        conn = key.fileobj
+        chunk = conn.recv(65536)
+        if not chunk:
+            sel.unregister(conn); conn.close(); buffers.pop(conn, None); continue
+        data = buffers[conn] + chunk
+        while b"\r\n\r\n" in data:
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length")), 0)
+            if len(rest) < length:
+                break
+            data = rest[length:]
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
+        buffers[conn] = data
+"""
+HANDLERS = ("authorizer", "bff_proxy", "audit_sink", "audit_compaction")
+COLD = """
+import importlib.util, json, os, sys, time
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("handler_app", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+t1 = time.perf_counter()
+service = os.environ["POWERTOOLS_SERVICE_NAME"]
+if os.environ["TENANTKIT_TRACING"] == "otel":
+    from tenantkit.observability import otel
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # first flush
+    otel.pipeline(service)
+else:
+    from tenantkit.observability.tracing import get_tracer
+    get_tracer(service)
+t2 = time.perf_counter()
+print(json.dumps({{"import_ms": (t1 - t0) * 1000, "with_tracer_ms": (t2 - t0) * 1000}}))
+"""
+
+
+def handler_env(name: str) -> dict[str, str]:
+    from tenantkit_local.template import function_spec, load_env_vars
+
+    logical = {"authorizer": "AuthorizerFunction", "bff_proxy": "BffProxyFunction",
+               "audit_sink": "AuditSinkFunction", "audit_compaction": "AuditCompactionFunction"}[name]
+    spec = function_spec(ROOT / "template.yaml", logical, env_vars=load_env_vars(ROOT / "local/env.json"))
+    env = {**os.environ, **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": logical, "AWS_REGION": "us-east-1",
+           "OIDC_JWKS_URI": "http://127.0.0.1:9/keys", "PYTHONPATH": os.pathsep.join(
+               [str(ROOT / "layers/tenantkit"), str(ROOT / "local"), str(ROOT / "functions" / name)])}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return env
+
+
+def cold_imports(runs: int) -> dict[str, dict[str, dict[str, float]]]:
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name in HANDLERS:
+        path = str(ROOT / "functions" / name / "app.py")
+        results[name] = {}
+        for backend in ("xray", "otel"):
+            samples = []
+            for _ in range(runs):
+                env = {**handler_env(name), "TENANTKIT_TRACING": backend, "_X_AMZN_TRACE_ID": XRAY_HEADER}
+                out = subprocess.run([sys.executable, "-c", COLD.format(path=path)], capture_output=True,
+                                     text=True, env=env, check=False, cwd=ROOT)
+                if out.returncode:
+                    raise SystemExit(f"cold import of {name} failed ({backend}):\n{out.stderr[-2000:]}")
+                samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            results[name][backend] = {key: statistics.median(s[key] for s in samples)
+                                      for key in ("import_ms", "with_tracer_ms")}
+    return results
+
+
+def cpu_timed(fn: Callable[[], object], iterations: int, warmup: int = 200) -> list[float]:
+    """Milliseconds of this thread's CPU time per call of ``fn``."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        t0 = time.thread_time_ns()
+        fn()
+        samples.append((time.thread_time_ns() - t0) / 1e6)
+    return samples
+
+
+def warm_overhead(iterations: int, endpoint: str) -> dict[str, dict[str, float]]:
+    from tenantkit.audit import emit_audit
+    from tenantkit.observability import bind_identity, get_logger, otel
+    from tenantkit.observability.handler import observe
+    from tenantkit.observability.logger import service_name
+    from tenantkit_local.runner import LocalLambdaContext
+
+    logger = get_logger("bench-tracing")
+
+    @observe
+    def handler(event: dict, context: object) -> dict:
+        bind_identity(tenant_id="acme", app_id="portal", principal_id="tid:oid", session_id="s_" + "a" * 43)
+        logger.info("request handled", extra={"route": "GET /v1/me"})
+        emit_audit("request.completed", "success", "http_200", route="GET /v1/me", status=200, latency_ms=1.0)
+        return {"statusCode": 200}
+
+    context = LocalLambdaContext(function_name="bench")
+    event = {"requestContext": {"requestId": "bench-request"}, "path": "/v1/me"}
+    sink = io.StringIO()
+    figures: dict[str, dict[str, float]] = {}
+    os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = endpoint
+    otel.reset()
+
+    def run() -> None:
+        handler(event, context)
+        sink.seek(0)
+        sink.truncate()
+
+    with contextlib.redirect_stdout(sink):
+        for label, backend, header in (("off", "off", None), ("otel sampled", "otel", None),
+                                       ("otel unsampled", "otel", XRAY_HEADER.replace("Sampled=1", "Sampled=0"))):
+            os.environ["TENANTKIT_TRACING"] = backend
+            if header:
+                os.environ["_X_AMZN_TRACE_ID"] = header
+            figures[label] = summarize(timed(run, iterations))
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        # CPU time of this thread per request: what the adapter costs the function, without the
+        # time a loaded machine keeps it off the CPU (a loopback send wakes the collector process).
+        for label, backend in (("off cpu", "off"), ("otel sampled cpu", "otel")):
+            os.environ["TENANTKIT_TRACING"] = backend
+            figures[label] = summarize(cpu_timed(run, iterations))
+        # The same sampled path with the flush timed apart: span work vs the export round trip.
+        os.environ["TENANTKIT_TRACING"] = "otel"
+        processor = otel.pipeline(service_name()).processor
+        real_flush = processor.flush
+        flushes: list[float] = []
+
+        def timed_flush(timeout_s: float | None = None) -> bool:
+            t0 = time.perf_counter()
+            try:
+                return real_flush(timeout_s)
+            finally:
+                flushes.append((time.perf_counter() - t0) * 1000)
+
+        processor.flush = timed_flush  # type: ignore[method-assign]
+        total = timed(run, iterations)
+        processor.flush = real_flush  # type: ignore[method-assign]
+        flushes = flushes[-iterations:]
+        figures["otel span work"] = summarize([t - f for t, f in zip(total, flushes, strict=True)])
+        figures["otel flush"] = summarize(flushes)
+    os.environ["TENANTKIT_TRACING"] = "off"
+    return figures
+
+
+def flush_bound(endpoint: str, label: str, runs: int = 8) -> dict[str, float]:
+    from tenantkit.observability import otel
+    from tenantkit.observability.handler import observe
+    from tenantkit_local.runner import LocalLambdaContext
+
+    os.environ.update(TENANTKIT_TRACING="otel", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=endpoint)
+    otel.reset()
+
+    @observe
+    def handler(event: dict, context: object) -> dict:
+        return {"statusCode": 200}
+
+    samples = timed(lambda: handler({}, LocalLambdaContext(function_name="bench")), runs, warmup=1)
+    os.environ["TENANTKIT_TRACING"] = "off"
+    otel.reset()
+    return {"label": label, **summarize(samples), "max": max(samples)}  # type: ignore[dict-item]
+
+
+def audit_line_paths(iterations: int) -> dict[str, float]:
+    """One authorizer-shaped audit line: the full log-line path vs the flat-record path, interleaved."""
+    from tenantkit.audit import emit
+    from tenantkit.audit.schema import AuditRecord
+    from tenantkit.observability import begin_request, bind_identity, end_request
+    from tenantkit.observability.formatter import contract_line
+
+    begin_request(None, correlation_id="bench-request")
+    bind_identity(tenant_id="acme", app_id="portal", principal_id="6e1c3a4b:oid")
+    record = AuditRecord(event_type="authz.allow", outcome="allow", reason="verified", route="GET /v1/me",
+                         status=200, latency_ms=0.1, tenant_id="acme", app_id="portal", principal_id="6e1c3a4b:oid",
+                         correlation_id="bench-request", service="tenantkit-authorizer", cold_start=False)
+    paths = {"full": lambda: contract_line(record.model_dump()), "flat": lambda: emit.audit_line(record)}
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(max(1, iterations // 100)):
+        for name, fn in paths.items():
+            for _ in range(100):
+                t0 = time.thread_time_ns()
+                fn()
+                samples[name].append((time.thread_time_ns() - t0) / 1e6)
+    end_request()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def authorizer_ratio(iterations: int, endpoint: str) -> dict[str, float]:
+    import jwt
+
+    from support.tokens import API_AUDIENCE, entra_claims, jwk_for, rsa_key, sign
+    from tenantkit.observability import otel
+    from tenantkit_local.jwks_server import JwksServer
+
+    key = rsa_key()
+    token = sign(entra_claims(exp=int(time.time()) + 86400), key, kid="bench-kid")
+    env = json.loads((ROOT / "local/env.json").read_text())["AuthorizerFunction"]
+    event = {"type": "REQUEST", "httpMethod": "GET", "resource": "/v1/me",
+             "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev/GET/v1/me",
+             "headers": {"Authorization": f"Bearer {token}"}, "requestContext": {"requestId": "bench-request"}}
+    document = json.dumps({"keys": [jwk_for(key, "bench-kid")]}).encode()
+    public = key.public_key()
+    results: dict[str, float] = {}
+    with JwksServer(document) as server:
+        os.environ.update({**env, "OIDC_JWKS_URI": server.jwks_uri, "POWERTOOLS_SERVICE_NAME": "tenantkit-authorizer",
+                           "AWS_LAMBDA_FUNCTION_NAME": "bench-authorizer", "TENANTKIT_TRACING": "off",
+                           "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint})
+        otel.reset()
+        sys.path.insert(0, str(ROOT / "functions/authorizer"))
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink):
+            import app
+
+            from tenantkit_local.runner import LocalLambdaContext
+
+            context = LocalLambdaContext(function_name="bench-authorizer")
+
+            def call() -> None:
+                app.lambda_handler(event, context)
+                sink.seek(0)
+                sink.truncate()
+
+            from tenantkit.audit import emit
+            from tenantkit.observability.formatter import contract_line
+
+            flat_path = emit.audit_line
+
+            def full_path(record: object) -> str:  # the audit line through the log-line path (before)
+                return contract_line(record.model_dump())  # type: ignore[attr-defined]
+
+            def variant(tracing: str, header: str | None, audit: object) -> Callable[[], None]:
+                def setup() -> None:
+                    os.environ["TENANTKIT_TRACING"] = tracing
+                    os.environ.pop("_X_AMZN_TRACE_ID", None)
+                    if header:
+                        os.environ["_X_AMZN_TRACE_ID"] = header
+                    emit.audit_line = audit  # type: ignore[assignment]
+                return setup
+
+            def decode() -> None:
+                jwt.decode(token, public, algorithms=["RS256"], audience=API_AUDIENCE)
+
+            unsampled = XRAY_HEADER.replace("Sampled=1", "Sampled=0")
+            variants = {
+                "pyjwt": (variant("off", None, flat_path), decode),
+                "off, audit via full redaction": (variant("off", None, full_path), call),
+                "off": (variant("off", None, flat_path), call),
+                "otel unsampled": (variant("otel", unsampled, flat_path), call),
+                "otel": (variant("otel", None, flat_path), call),
+            }
+            # Interleaved in short rounds, so drift in the machine's load hits every variant alike.
+            wall: dict[str, list[float]] = {name: [] for name in variants}
+            cpu: dict[str, list[float]] = {name: [] for name in variants}
+            chunk = 100
+            for _ in range(max(1, iterations // chunk)):
+                for name, (setup, fn) in variants.items():
+                    setup()
+                    for _ in range(chunk):
+                        t0, c0 = time.perf_counter(), time.thread_time_ns()
+                        fn()
+                        cpu[name].append((time.thread_time_ns() - c0) / 1e6)
+                        wall[name].append((time.perf_counter() - t0) * 1000)
+            variant("off", None, flat_path)()
+            for name in variants:
+                results[name] = statistics.median(wall[name])
+                results[f"{name} cpu"] = statistics.median(cpu[name])
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("TENANTKIT_LOG_HASH_KEY", "bench-key")
+
+    from tenantkit_local.otlp_receiver import OtlpReceiver
+
+    cold = cold_imports(args.cold_runs)
+    # The collector is another process in Lambda (the ADOT extension): so is this receiver.
+    collector = subprocess.Popen([sys.executable, "-c", FAST_COLLECTOR],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert collector.stdout is not None
+        endpoint = collector.stdout.readline().strip()
+        warm = warm_overhead(args.iterations, endpoint)
+        ratio = authorizer_ratio(args.iterations, endpoint)
+        audit = audit_line_paths(args.iterations)
+    finally:
+        collector.kill()
+        collector.wait(timeout=10)
+    with OtlpReceiver(behaviour="hang") as hanging:
+        hang = flush_bound(hanging.endpoint, "collector hangs")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        refused_endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}/v1/traces"
+    refused = flush_bound(refused_endpoint, "collector refuses")
+
+    print(f"tracing bench ({args.iterations} iterations, cold runs {args.cold_runs}, Python {sys.version.split()[0]})")
+    print("  cold import, median ms        import only (xray / otel)    import + tracer loaded (xray / otel)")
+    for name, figures in cold.items():
+        x, o = figures["xray"], figures["otel"]
+        print(f"    {name:<18} {x['import_ms']:8.1f} / {o['import_ms']:6.1f}          "
+              f"{x['with_tracer_ms']:8.1f} / {o['with_tracer_ms']:6.1f}"
+              f"   otel <= xray: {o['with_tracer_ms'] <= x['with_tracer_ms']}")
+        print(budget_line(f"{name} import + otel tracer", o["with_tracer_ms"], 250))
+    off = warm["off"]["p50"]
+    print("  warm observed handler (1 log line + 1 audit record), p50 / p99 ms")
+    for label, figures in warm.items():
+        print(f"    {label:<22} {figures['p50']:.3f} / {figures['p99']:.3f}")
+    print(budget_line("otel overhead excl. export, p50", warm["otel span work"]["p50"] - off, 0.3))
+    print(budget_line("otel overhead incl. export, p50", warm["otel sampled"]["p50"] - off, 0.3))
+    print(budget_line("otel overhead unsampled, p50", warm["otel unsampled"]["p50"] - off, 0.3))
+    print(budget_line("otel overhead incl. export, CPU time p50",
+                      warm["otel sampled cpu"]["p50"] - warm["off cpu"]["p50"], 0.3))
+    for bound in (hang, refused):
+        print(f"  flush bound (TENANTKIT_TRACING_FLUSH_TIMEOUT_MS=100), {bound['label']:<18} "
+              f"invocation p50 {bound['p50']:.1f} ms, max {bound['max']:.1f} ms")
+    print(f"  audit line serialization (model_dump, session policy, redaction, JSON), CPU p50: full log-line path "
+          f"{audit['full'] * 1000:.1f} us -> flat-record path {audit['flat'] * 1000:.1f} us")
+    print("  authorizer whole lambda_handler vs pyjwt jwt.decode, interleaved; p50 wall ms / p50 CPU ms (ratio)")
+    for name in ("pyjwt", "off, audit via full redaction", "off", "otel unsampled", "otel"):
+        print(f"    {name:<32} {ratio[name]:.3f} / {ratio[name + ' cpu']:.3f}   "
+              f"({ratio[name] / ratio['pyjwt']:.2f}x / {ratio[name + ' cpu'] / ratio['pyjwt cpu']:.2f}x)")
+    for name in ("off", "otel unsampled", "otel"):
+        print(budget_line(f"authorizer {name} / pyjwt (wall)", ratio[name] / ratio["pyjwt"], 1.3, "x"))
+
+
+if __name__ == "__main__":
+    main()
