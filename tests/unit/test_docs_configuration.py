@@ -20,6 +20,9 @@ TEXT = (ROOT / "docs" / "architecture.md").read_text()
 SECTION = TEXT[TEXT.index("## Configuration\n"):TEXT.index("\n## ", TEXT.index("## Configuration\n") + 5)]
 ROW = re.compile(r"^\| `(?P<name>[A-Z][A-Z0-9_]+)` \| (?P<default>[^|]+) \|", re.MULTILINE)
 PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+# Required by every BFF mode: the per-tenant data role and the registry statuses are re-checked against.
+BFF_REQUIRED = {"TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/tenantkit-TenantDataRole",
+                "TENANT_REGISTRY": '{"tenants": {}, "apps": {}}'}
 
 
 class RecordingEnv(dict[str, str]):
@@ -55,11 +58,12 @@ READERS: dict[str, tuple[Any, dict[str, str]]] = {
         "TENANT_REGISTRY": '{"tenants": {}, "apps": {}}'}),
     "observability": (ObservabilitySettings.from_env, {}),
     "bff": (BffConfig.from_env, {"UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/",
-                                 "SESSIONS_TABLE": "sessions"}),
+                                 "SESSIONS_TABLE": "sessions", **BFF_REQUIRED}),
     "bff_agentcore": (BffConfig.from_env, {"UPSTREAM_MODE": "agentcore", "SESSIONS_TABLE": "sessions",
-                                           "AGENT_RUNTIME_ARN": "arn:aws:bedrock-agentcore:x"}),
-    "cloudmap": (CloudMapResolver.from_env, {"CLOUDMAP_NAMESPACE": "ns", "CLOUDMAP_SERVICE": "svc"}),
-    "compaction": (CompactionConfig.from_env, {"AUDIT_BUCKET": "audit-bucket", "ATHENA_WORKGROUP": "wg",
+                                           "AGENT_RUNTIME_ARN": "arn:aws:bedrock-agentcore:x", **BFF_REQUIRED}),
+    "cloudmap": (CloudMapResolver.from_env, {"CLOUDMAP_NAMESPACE": "ns", "CLOUDMAP_SERVICE": "svc",
+                                             "CLOUDMAP_ALLOWED_HOST_SUFFIXES": "agents.internal"}),
+    "compaction": (CompactionConfig.from_env, {"AUDIT_STORE": "s3://audit-bucket/audit", "ATHENA_WORKGROUP": "wg",
                                                "ATHENA_DATABASE": "db"}),
     "cost": (InferenceProfileConfig.from_env, {"INFERENCE_PROFILE_ARN": PROFILE_ARN}),
 }
@@ -102,7 +106,8 @@ def test_documented_defaults_are_the_objects_defaults():
         "observability": {name: attr for name, attr in ObservabilitySettings.FIELDS.items()
                           if name != "TENANTKIT_LOG_HASH_KEY"},
         "bff": {"SESSION_TTL_SECONDS": "session_ttl_seconds", "UPSTREAM_TIMEOUT_SECONDS": "upstream_timeout_seconds",
-                "MAX_BODY_BYTES": "max_body_bytes", "AGENT_NAME": "agent_name"},
+                "MAX_BODY_BYTES": "max_body_bytes", "AGENT_NAME": "agent_name",
+                "TENANT_CREDENTIALS_SECONDS": "tenant_credentials_seconds"},
         "cloudmap": {"CLOUDMAP_CACHE_TTL_SECONDS": "_ttl", "CLOUDMAP_STALE_MAX_SECONDS": "_stale_max"},
         "compaction": {"COMPACTION_MAX_WAIT_SECONDS": "max_wait_seconds"},
     }

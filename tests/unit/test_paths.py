@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from support.adversarial import adversarial_paths
 from tenantkit.authorizer import _route
 from tenantkit.bff.sessions import new_session_id
-from tenantkit.paths import ROUTE_WORDS, MalformedPathError, normalize, template_of
+from tenantkit.exceptions import MalformedPathError
+from tenantkit.paths import ROUTE_WORDS, normalize, template_of
 
 SID = new_session_id()
 

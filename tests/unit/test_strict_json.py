@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenantkit.bff.strict_json import MAX_DEPTH, MalformedJsonError, canonical, nesting_depth, parse
+from tenantkit.bff.exceptions import MalformedJsonError
+from tenantkit.bff.strict_json import MAX_DEPTH, canonical, nesting_depth, parse
 
 JSON_SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
                 | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12))

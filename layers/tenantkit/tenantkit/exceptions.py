@@ -32,6 +32,7 @@ __all__ = [
     "KidMissingError",
     "KidNotFoundError",
     "MalformedAuthorizationHeaderError",
+    "MalformedPathError",
     "MalformedRequestError",
     "MalformedTokenError",
     "MissingClaimError",
@@ -101,6 +102,13 @@ class CostAttributionError(TenantkitError, ValueError):
     """A value that cannot go into requestMetadata (shape, length, or it looks like a secret)."""
 
     reason = "cost_attribution_invalid"
+
+
+class MalformedPathError(TenantkitError):
+    """A request path that cannot be normalized (``tenantkit.paths``; the BFF answers 400
+    ``path_malformed``)."""
+
+    reason = "path_malformed"
 
 
 # --- 401: the token cannot be trusted -------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from tenantkit.exceptions import TenantkitError
+from tenantkit.exceptions import MalformedPathError as MalformedPathError  # re-exported: its old home
 from tenantkit.identity_keys import DEFAULT_KEYS
 
 MAX_DECODE_ROUNDS = 3
@@ -37,12 +37,6 @@ MARKER_WORDS = {"tenant_id": "tenants", "app_id": "apps", "principal_id": "princ
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")  # C0/C1 controls, line separators, backslash
 _TEMPLATE_SEGMENT = re.compile(r"^\{[A-Za-z0-9_]{1,64}\+?\}$")
-
-
-class MalformedPathError(TenantkitError):
-    """The request path cannot be normalized (400 ``path_malformed``)."""
-
-    reason = "path_malformed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,21 +83,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     plan = deploy_sub.add_parser("plan", help="every SAM parameter and Terraform variable of one environment; "
                                               "exit 1 on any mismatch (no AWS call)")
     common(plan)
-    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON instead of text")
     plan.set_defaults(func=_guarded(cmd_plan))
 
     tfvars = deploy_sub.add_parser("tfvars", help="the -var-file JSON of one stack target")
     common(tfvars)
-    tfvars.add_argument("--stack", required=True)
-    tfvars.add_argument("--app-id")
-    tfvars.add_argument("--agent-name")
-    tfvars.add_argument("-o", "--out", type=Path)
+    tfvars.add_argument("--stack", required=True, help="the Terraform stack (a directory of terraform/stacks/)")
+    tfvars.add_argument("--app-id", help="the target's app_id, when the stack has several targets")
+    tfvars.add_argument("--agent-name", help="the target's agent_name, when the stack has several targets")
+    tfvars.add_argument("-o", "--out", type=Path, help="write the JSON to this file (default: stdout)")
     tfvars.set_defaults(func=_guarded(cmd_tfvars))
 
     overrides = deploy_sub.add_parser("sam-overrides", help="the full --parameter-overrides for sam deploy, "
                                                            "checked against real `terraform output -json` files")
     common(overrides)
-    overrides.add_argument("--terraform-output", action="append", default=[], metavar="STACK=FILE")
+    overrides.add_argument("--terraform-output", action="append", default=[], metavar="STACK=FILE",
+                           help="a stack's `terraform output -json` file (repeat per stack)")
     overrides.set_defaults(func=_guarded(cmd_sam_overrides))
 
 

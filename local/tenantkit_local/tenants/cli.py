@@ -189,7 +189,7 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="environment of deploy/environments.json (parameter, region, stack)")
     parser.add_argument("--environments", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--parameter", help="registry parameter name (default: the environment's)")
-    parser.add_argument("--region")
+    parser.add_argument("--region", help="AWS region (default: the environment's, else boto3's own)")
     parser.add_argument("--endpoint-url", help="e.g. the local stack's moto server (or set AWS_ENDPOINT_URL)")
 
 
@@ -208,14 +208,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _target_options(listing)
     listing.set_defaults(func=_guarded(cmd_list), kind="tenants")
     onboard = tenants_sub.add_parser("onboard", help="map an Entra tenant id to a tenant_id (status active)")
-    onboard.add_argument("entra_tenant_id")
-    onboard.add_argument("tenant_id")
-    onboard.add_argument("--display-name")
+    onboard.add_argument("entra_tenant_id", help="the Entra tenant id (the tokens' tid)")
+    onboard.add_argument("tenant_id", help="the tenant_id the platform uses for this tenant")
+    onboard.add_argument("--display-name", help="a readable name kept in the registry entry")
     for name, help_text in (("suspend", "stop a tenant's access (kept in the registry)"),
                             ("resume", "give a suspended tenant access again"),
                             ("offboard", "remove a suspended tenant")):
         parser = tenants_sub.add_parser(name, help=help_text)
-        parser.add_argument("entra_tenant_id")
+        parser.add_argument("entra_tenant_id", help="the Entra tenant id of an onboarded tenant")
         if name == "offboard":
             parser.add_argument("--force", action="store_true", help="offboard an active tenant directly")
         _edit_options(parser)
@@ -236,8 +236,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _target_options(listing)
     listing.set_defaults(func=_guarded(cmd_list), kind="apps")
     reg = apps_sub.add_parser("register", help="map an Entra application (client) id to an app_id")
-    reg.add_argument("client_id")
-    reg.add_argument("app_id")
+    reg.add_argument("client_id", help="the Entra application (client) id (the tokens' azp or appid)")
+    reg.add_argument("app_id", help="the app_id the platform uses for this application")
     reg.add_argument("--scope", action="append", default=[], help="required delegated scope (repeat)")
     reg.add_argument("--role", action="append", default=[], help="required app role; admits service tokens (repeat)")
     _edit_options(reg)
@@ -245,6 +245,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for name, help_text in (("disable", "refuse tokens of this app (kept in the registry)"),
                             ("enable", "accept a disabled app's tokens again")):
         parser = apps_sub.add_parser(name, help=help_text)
-        parser.add_argument("client_id")
+        parser.add_argument("client_id", help="the Entra application (client) id of a registered app")
         _edit_options(parser)
         parser.set_defaults(func=_guarded(cmd_edit))

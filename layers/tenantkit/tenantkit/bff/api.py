@@ -33,8 +33,10 @@ from tenantkit.bff.errors import (
     RouteNotFoundError,
     UnsupportedMediaTypeError,
 )
+from tenantkit.bff.exceptions import MalformedJsonError
 from tenantkit.bff.service import BffService, RequestContext
 from tenantkit.envelope import EnvelopeError, IdentityEnvelope
+from tenantkit.exceptions import MalformedPathError
 from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 from tenantkit.observability import begin_request, bind_identity, current_state, end_request, get_logger
 from tenantkit.observability.handler import correlation_id_of
@@ -99,7 +101,7 @@ def request_body(event: dict[str, Any], max_bytes: int) -> tuple[bytes, Any]:
         raise UnsupportedMediaTypeError("send application/json in UTF-8")
     try:
         value, canonical = strict_json.parse(data)
-    except strict_json.MalformedJsonError as exc:
+    except MalformedJsonError as exc:
         raise BadRequestError(str(exc), reason="body_malformed") from None
     return canonical, value
 
@@ -135,7 +137,7 @@ class BffApi:
         method = event.get("httpMethod")
         try:
             path: paths.NormalizedPath | None = paths.normalize(event.get("path", ""), marker=self._keys.field_of)
-        except paths.MalformedPathError:
+        except MalformedPathError:
             path = None
         route = paths.route_template(method, path, marker=self._keys.field_of)
         ctx: RequestContext | None = None

@@ -14,6 +14,7 @@ __all__ = [
     "BadRequestError",
     "BffError",
     "EnvelopeMissingError",
+    "MalformedJsonError",
     "PayloadTooLargeError",
     "RegistryUnavailableError",
     "RouteNotFoundError",
@@ -183,6 +184,13 @@ class UpstreamRedirectError(UpstreamFailedError):
     configured host)."""
 
     reason = "upstream_redirect"
+
+
+class MalformedJsonError(TenantkitError):
+    """A request body that is not strict RFC 8259 JSON (``tenantkit.bff.strict_json``); the API
+    answers it as a 400 ``BadRequestError`` with this reason."""
+
+    reason = "body_malformed"
 
 
 class SessionConflictError(TenantkitError):

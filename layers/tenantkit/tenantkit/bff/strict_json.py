@@ -15,13 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tenantkit.exceptions import TenantkitError
+from tenantkit.bff.exceptions import MalformedJsonError as MalformedJsonError  # re-exported: its old home
 
 MAX_DEPTH = 32
-
-
-class MalformedJsonError(TenantkitError):
-    reason = "body_malformed"
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
