@@ -164,7 +164,8 @@ def test_tenantkit_traces_prints_the_request_span_tree(traced_request, capsys):
     names = [line.strip().split("  [")[0] for line in tree[1:]]
     depths = [(len(line) - len(line.lstrip())) // 2 for line in tree[1:]]
     assert list(zip(names, depths, strict=True)) == [
-        ("POST /v1/{proxy+}", 1), ("POST /v1/sessions/{session_id}/messages", 2),
+        # the authorizer's route is the resource template (it never sees the concrete path)
+        ("POST /v1/{proxy+}", 1), ("POST /v1/{proxy+}", 2),
         ("POST /v1/sessions/{session_id}/messages", 2), ("DynamoDB.GetItem", 3), ("invoke_agent default", 3),
     ]
     assert "[tenantkit-authorizer, server]" in tree[2] and "tenantkit.outcome=allow" in tree[2]

@@ -27,7 +27,7 @@ class FakeFunction:
     def __init__(self, name: str, behaviour: Callable[[dict[str, Any]], Any]) -> None:
         self.name, self.behaviour, self.events = name, behaviour, []
 
-    def invoke(self, event: dict[str, Any]) -> Invocation:
+    def invoke(self, event: dict[str, Any], environ: dict[str, str] | None = None) -> Invocation:
         self.events.append(event)
         try:
             return Invocation(self.name, self.behaviour(event), None, None, [], 0.0)

@@ -186,7 +186,8 @@ def test_https_and_loopback_http_upstreams_are_called(elsewhere):
 
 
 BASE_ENV = {"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http",
-            "TENANT_REGISTRY": '{"tenants": {}, "apps": {}}'}
+            "TENANT_REGISTRY": '{"tenants": {}, "apps": {}}',
+            "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/tenant-data"}
 
 
 @pytest.mark.parametrize("url", ["http://agent.example/invocations", "http://10.0.0.5:8080/x", "ws://127.0.0.1/x",

@@ -59,8 +59,9 @@ def test_lambda_trace_header_is_continued(receiver, monkeypatch, capsys):
     (span,) = receiver.wait_for(1)
     assert span["trace_id"] == XRAY_ROOT[2:].replace("-", "")
     assert span["parent_span_id"] == "53995c3f42cd8ad8"
-    assert span["attributes"]["http.route"] == "/v1/users/{principal_id}/profile"  # never the raw path
-    assert span["name"] == "GET /v1/users/{principal_id}/profile"
+    # never the raw path: the one normalizer's template (tenantkit.paths)
+    assert span["attributes"]["http.route"] == "/v1/principals/{principal_id}/{segment}"
+    assert span["name"] == "GET /v1/principals/{principal_id}/{segment}"
 
 
 @pytest.mark.parametrize("header", ["traceparent", "X-Amzn-Trace-Id"])

@@ -87,7 +87,12 @@ _TABLE_KEY = "tenantkit_otel_table"
 
 
 def instrument_client(client: Any) -> Any:
-    """Emit one CLIENT span per API call of ``client`` while an invocation is traced."""
+    """Emit one CLIENT span per API call of ``client`` while an invocation is traced.
+
+    Anything that is not a botocore client (a test double) is returned as it is."""
+    meta = getattr(client, "meta", None)
+    if meta is None or not hasattr(meta, "events"):
+        return client
     service = client.meta.service_model.service_id
     service_name = str(service).replace(" ", "")
     region = client.meta.region_name
