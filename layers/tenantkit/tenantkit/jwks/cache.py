@@ -94,7 +94,8 @@ class JwksCache:
         try:
             keyset = parse_jwks(self._fetcher.fetch(uri))
         except JwksUnavailableError as exc:
-            get_logger().warning("JWKS refresh failed for %s: %s", uri, exc)
+            # jwks_event is what the JwksRefreshFailures metric filter (template.yaml) matches.
+            get_logger().warning("JWKS refresh failed for %s: %s", uri, exc, extra={"jwks_event": "refresh_failed"})
             return False
         self._entries[uri] = _Entry(keyset=keyset, fetched_at=self._clock())
         return True
