@@ -150,10 +150,11 @@ class AgentCoreUpstream:
         self._client: Any = None
 
     def _default_client(self) -> Any:
-        import boto3
         from botocore.config import Config
 
-        return boto3.client("bedrock-agentcore", config=Config(
+        from tenantkit.bff.agentcore_client import agentcore_client
+
+        return agentcore_client(config=Config(
             read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"}))
 
     def parameters(self, request: UpstreamRequest) -> dict[str, Any]:
