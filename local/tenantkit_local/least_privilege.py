@@ -42,6 +42,7 @@ REASONS = PROJECT_ROOT / "docs" / "least-privilege-reasons.yaml"
 # test calls it directly (reading back what the sink wrote is the test's call, not the sink's).
 MODULE_OWNERS: dict[str, str | None] = {
     "tenantkit.audit.storage": None,
+    "tenantkit.cost": None,  # takes the caller's bedrock-runtime client
     "tenantkit.authorizer": "AuthorizerFunction",
     "tenantkit.registry": "AuthorizerFunction",
     "tenantkit.jwks": "AuthorizerFunction",
@@ -127,9 +128,10 @@ def _as_list(value: Any) -> list[Any]:
 
 def _statements(document: Any) -> list[dict[str, Any]]:
     statements = []
-    for item in _as_list(document.get("Statement", [])):
-        if isinstance(item, dict) and item.get("Effect") == "Allow":
-            statements.append(item)
+    for entry in _as_list(document.get("Statement", [])):
+        for item in _as_list(entry):  # a statement under Fn::If counts on either branch
+            if isinstance(item, dict) and item.get("Effect") == "Allow":
+                statements.append(item)
     return statements
 
 

@@ -56,7 +56,11 @@ def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
         return BffApi(misconfigured)
     from tenantkit.abac import PolicyEngine
 
-    service = BffService(config=config, store=SessionStore(config.sessions_table,
-                                                           ttl_seconds=config.session_ttl_seconds),
-                         upstream=upstream, policy=PolicyEngine.default())
+    from tenantkit.snapstart import register_after_restore
+
+    store = SessionStore(config.sessions_table, ttl_seconds=config.session_ttl_seconds)
+    service = BffService(config=config, store=store, upstream=upstream, policy=PolicyEngine.default())
+    register_after_restore(store.drop_client)
+    if hasattr(upstream, "drop_client"):
+        register_after_restore(upstream.drop_client)
     return BffApi(lambda: service)

@@ -149,6 +149,10 @@ class AgentCoreUpstream:
         self._client_factory = client_factory or self._default_client
         self._client: Any = None
 
+    def drop_client(self) -> None:
+        """Forget the SDK client (SnapStart restore: the next call gets current credentials)."""
+        self._client = None
+
     def _default_client(self) -> Any:
         from botocore.config import Config
 

@@ -90,6 +90,10 @@ class SessionStore:
             self._client = self._client_factory()
         return self._client
 
+    def drop_client(self) -> None:
+        """Forget the SDK client (SnapStart restore: the next call gets current credentials)."""
+        self._client = None
+
     def create(self, envelope: IdentityEnvelope) -> SessionBinding:
         for _ in range(3):  # a collision of 256-bit ids is theoretical; retry rather than fail
             try:

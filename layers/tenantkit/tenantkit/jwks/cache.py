@@ -58,6 +58,18 @@ class JwksCache:
         with self._lock_for(uri):
             return self._refresh(uri)
 
+    def after_restore(self) -> None:
+        """SnapStart restore: keys fetched at snapshot time are due now; fetch them again at once.
+
+        A failed fetch keeps the old keys, due for refresh (the penalty box bounds the retries).
+        """
+        for uri in list(self._entries):
+            with self._lock_for(uri):
+                entry = self._entries[uri]
+                self._entries[uri] = _Entry(keyset=entry.keyset,
+                                            fetched_at=self._clock() - self._settings.refresh_after_seconds)
+                self._refresh(uri)
+
     def get_key(self, uri: str, kid: str, alg: str) -> VerificationKey:
         entry = self._entries.get(uri)
         if entry is not None and self._clock() - entry.fetched_at < self._settings.refresh_after_seconds:
