@@ -87,7 +87,7 @@ def test_wildcard_grants_match_case_insensitively():
 def test_calls_are_attributed_to_the_outermost_owned_layer_module():
     def call_from(module: str, inner):
         namespace = {"__name__": module, "inner": inner, "sys": sys}
-        exec("def f():\n    return inner()\n", namespace)  # a frame whose module is `module`
+        exec("def f():\n    return inner()\n", namespace)  # noqa: S102 - a frame whose module is `module`
         return namespace["f"]
 
     innermost = lambda: attribute(sys._getframe(1), {})  # noqa: E731

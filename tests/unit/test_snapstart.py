@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from test_template_operations import ROOT
+
 from support.fakes import FakeClock, StaticFetcher
 from support.tokens import jwk_for, jwks_document, rsa_key
 from tenantkit import snapstart
@@ -11,7 +13,6 @@ from tenantkit.bff.sessions import SessionStore
 from tenantkit.config import JwksSettings
 from tenantkit.jwks import JwksCache, PenaltyBox
 from tenantkit_local.template import load_template
-from test_template_operations import ROOT
 
 
 class CountingFetcher(StaticFetcher):

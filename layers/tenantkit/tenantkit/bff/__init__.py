@@ -55,7 +55,6 @@ def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
 
         return BffApi(misconfigured)
     from tenantkit.abac import PolicyEngine
-
     from tenantkit.snapstart import register_after_restore
 
     store = SessionStore(config.sessions_table, ttl_seconds=config.session_ttl_seconds)
