@@ -125,7 +125,7 @@ def _complete_run(session: pytest.Session) -> bool:
     """Every test of testpaths ran (failures allowed: a ledger test fails until it is rewritten)."""
     config = session.config
     return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
-            and not config.option.markexpr and _deselected == 0 and not config.option.exitfirst
+            and not config.option.markexpr and _deselected == 0 and not config.option.maxfail
             and not session.shouldstop and session.testscollected > 0)
 
 

@@ -258,3 +258,21 @@ def write_observed(observed: dict[str, dict[str, str]], path: Path = OBSERVED) -
     body = {"generated_by": "make least-privilege",
             "functions": {f: dict(sorted(a.items())) for f, a in sorted(observed.items())}}
     path.write_text(json.dumps(body, indent=2) + "\n")
+
+
+def main() -> int:
+    """Re-render docs/least-privilege.md from the committed observations (after a template change)."""
+    import sys
+
+    grants = function_grants(expand_template())
+    reasons = load_reasons()
+    observed = load_observed()
+    LEDGER.write_text(render(observed, grants, reasons))
+    found = problems(observed, grants, reasons)
+    print("\n".join(found) if found else f"{LEDGER.name}: {len(grants)} functions, no problem")
+    sys.stdout.flush()
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
