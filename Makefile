@@ -59,12 +59,14 @@ sam-validate: $(SAM_VENV)/bin/.installed
 
 # The Lambda runtime and architecture of the functions and layers (template parameters Runtime,
 # Architecture); the layers are built for them from their lock files without that interpreter.
+# --no-cached: SAM's build cache (samconfig.toml) does not key a makefile layer on LAYER_ARCH and
+# would hand back the previous architecture's layer (the layer check catches it).
 RUNTIME ?= python3.13
 ARCH ?= x86_64
 
 sam-build: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 	LAYER_RUNTIME=$(RUNTIME) LAYER_ARCH=$(ARCH) PIP="$(abspath $(BIN))/python -m pip" \
-		$(SAM_VENV)/bin/sam build --template template.yaml --build-dir .aws-sam/build \
+		$(SAM_VENV)/bin/sam build --no-cached --template template.yaml --build-dir .aws-sam/build \
 		--parameter-overrides Runtime=$(RUNTIME) Architecture=$(ARCH)
 	$(BIN)/python -m tenantkit_local.release.layer_check .aws-sam/build --runtime $(RUNTIME) --arch $(ARCH)
 

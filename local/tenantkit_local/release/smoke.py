@@ -88,7 +88,8 @@ def sam_build(runtime: str = "python3.13", arch: str = "x86_64") -> tuple[bool, 
 
     build_dir = PROJECT_ROOT / ".aws-sam" / f"build-{runtime}-{arch}"
     env = {**os.environ, "LAYER_RUNTIME": runtime, "LAYER_ARCH": arch, "PIP": f"{sys.executable} -m pip"}
-    code, out = _run([SAM, "build", "--template", "template.yaml", "--build-dir", build_dir,
+    # --no-cached: SAM's cache does not key the makefile layers on LAYER_ARCH (docs/runtime.md).
+    code, out = _run([SAM, "build", "--no-cached", "--template", "template.yaml", "--build-dir", build_dir,
                       "--parameter-overrides", f"Runtime={runtime}", f"Architecture={arch}"], env=env)
     if code != 0:
         return False, f"sam build {runtime}/{arch} failed", out
