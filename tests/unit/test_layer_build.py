@@ -67,3 +67,30 @@ def test_a_removed_stdlib_import_is_found_unless_guarded(module, form):
     assert removed_imports(dead, (3, 13)) == []
     live = f"import sys\nif sys.version_info < (3, 12):\n    pass\nelse:\n    {statement}\n"
     assert removed_imports(live, (3, 13)) != []
+
+
+def _fake_layer(root: Path, machine: int, wheel_tag: str, size: int = 0) -> Path:
+    site = root / "python"
+    (site / "pkg-1.0.dist-info").mkdir(parents=True)
+    (site / "pkg-1.0.dist-info" / "WHEEL").write_text(f"Wheel-Version: 1.0\nTag: {wheel_tag}\n")
+    header = b"\x7fELF" + bytes(14) + machine.to_bytes(2, "little")
+    (site / "pkg").mkdir()
+    (site / "pkg" / "_native.so").write_bytes(header + bytes(size))
+    return root
+
+
+def test_the_layer_check_rejects_another_cpu_a_foreign_wheel_the_sdk_and_an_oversized_layer(tmp_path):
+    from tenantkit_local.release.layer_check import check_layer
+
+    ok = check_layer("AbacLayer", _fake_layer(tmp_path / "ok", 0xB7, "cp313-cp313-manylinux_2_17_aarch64"),
+                     "python3.13", "arm64")
+    assert ok.ok, ok.problems
+    wrong = check_layer("AbacLayer", _fake_layer(tmp_path / "x86", 0x3E, "cp313-cp313-manylinux_2_17_x86_64"),
+                        "python3.13", "arm64")
+    assert any("built for x86_64" in p for p in wrong.problems) and any("do not fit" in p for p in wrong.problems)
+    big = check_layer("AbacLayer", _fake_layer(tmp_path / "big", 0xB7, "py3-none-any", size=16_000_000),
+                      "python3.11", "arm64")
+    assert any("budget" in p for p in big.problems)
+    sdk = _fake_layer(tmp_path / "sdk", 0xB7, "py3-none-any")
+    (sdk / "python" / "botocore").mkdir()
+    assert any("botocore/ is bundled" in p for p in check_layer("AbacLayer", sdk, "python3.12", "arm64").problems)
