@@ -30,7 +30,8 @@ from tenantkit_local import PROJECT_ROOT
 
 TERRAFORM = PROJECT_ROOT / "terraform"
 STACKS = ("audit", "agent")
-STACK_VARIABLES = {"audit": {"env": "dev", "force_destroy": "true"}, "agent": {"env": "dev", "app_id": "portal", "agent_name": "support"}}
+STACK_VARIABLES = {"audit": {"env": "dev", "force_destroy": "true"},
+                   "agent": {"env": "dev", "app_id": "portal", "agent_name": "support"}}
 # Resource types the rehearsal cannot apply on moto, and why. Their plan is proven with the
 # mocked provider instead (terraform test in modules/*/tests and stacks/*/tests).
 UNSUPPORTED: dict[str, str] = {
