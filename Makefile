@@ -17,7 +17,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest gates bench clean \
-	template-smoke template-smoke-full
+	template-smoke template-smoke-full layer-lock least-privilege
 
 help:
 	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
@@ -61,8 +61,28 @@ lint: $(BIN)/.installed
 sam-validate: $(SAM_VENV)/bin/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
-sam-build: $(SAM_VENV)/bin/.installed
-	$(SAM_VENV)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+# The Lambda runtime and architecture of the functions and layers (template parameters Runtime,
+# Architecture); the layers are built for them from their lock files without that interpreter.
+# --no-cached: SAM's build cache (samconfig.toml) does not key a makefile layer on LAYER_ARCH and
+# would hand back the previous architecture's layer (the layer check catches it).
+RUNTIME ?= python3.13
+ARCH ?= x86_64
+
+sam-build: $(BIN)/.installed $(SAM_VENV)/bin/.installed
+	LAYER_RUNTIME=$(RUNTIME) LAYER_ARCH=$(ARCH) PIP="$(abspath $(BIN))/python -m pip" \
+		$(SAM_VENV)/bin/sam build --no-cached --template template.yaml --build-dir .aws-sam/build \
+		--parameter-overrides Runtime=$(RUNTIME) Architecture=$(ARCH)
+	$(BIN)/python -m tenantkit_local.release.layer_check .aws-sam/build --runtime $(RUNTIME) --arch $(ARCH)
+
+# Rewrite layers/*/requirements.lock (hashes for every runtime x architecture) after editing a
+# layer's requirements.txt.
+layer-lock: $(BIN)/.installed
+	$(BIN)/python -m tenantkit_local.release.layer_lock
+
+# Regenerate the least-privilege ledger (docs/least-privilege.md and the observed operations it is
+# built from): the whole suite, recording every AWS call each function makes.
+least-privilege: $(BIN)/.installed
+	TENANTKIT_LEAST_PRIVILEGE=write $(BIN)/pytest -q -p no:randomly
 
 terraform-check:
 	@if [ -d terraform ]; then $(MAKE) --no-print-directory -C terraform check; else echo "terraform/: not present yet, skipped"; fi

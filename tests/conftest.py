@@ -14,6 +14,9 @@ from tenantkit.authorizer import RequestAuthorizer
 from tenantkit.config import AuthorizerConfig
 from tenantkit.jwks import JwksCache, PenaltyBox
 
+# Records the AWS calls each function makes and checks them against its IAM role (docs/least-privilege.md).
+pytest_plugins = ["least_privilege_plugin"]
+
 ROOT = Path(__file__).resolve().parents[1]
 _GATE_OUTCOMES: dict[str, list[str]] = {"passed": [], "failed": []}
 TEST_LOG_HASH_KEY = "test-log-hash-key"

@@ -95,4 +95,4 @@ def test_project_template_declares_the_authorizer_contract_variables():
     assert spec.environment["TENANT_REGISTRY"] == "ssm:/tenantkit/dev/tenant-registry"
     assert spec.environment["OIDC_AUDIENCE"] == ""  # no default for a security setting
     template = load_template(ROOT / "template.yaml")
-    assert template["Resources"]["TenantkitLayer"]["Metadata"]["BuildMethod"] == "python3.11"
+    assert template["Resources"]["TenantkitLayer"]["Metadata"]["BuildMethod"] == "makefile"

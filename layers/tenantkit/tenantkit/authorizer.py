@@ -160,6 +160,9 @@ def load_authorizer(environ: Mapping[str, str] | None = None) -> RequestAuthoriz
     jwks_cache = JwksCache(settings=config.jwks)
     authorizer = RequestAuthorizer.from_config(config, jwks_cache=jwks_cache)
     authorizer.warm_up(jwks_cache)
+    from tenantkit.snapstart import register_after_restore
+
+    register_after_restore(jwks_cache.after_restore)
     return authorizer
 
 

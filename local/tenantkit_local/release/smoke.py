@@ -2,8 +2,10 @@
 
 Fast is the inner loop (Terraform fmt/validate/test with mock providers, SAM lint). Full is
 trust-and-verify for a release: fast, plus checkov against the committed baseline, the GitLab
-CI example against GitLab's schema, ``sam build``, every backend key rendered, a mock-provider
-plan for every stack x target x environment, and the Terragrunt gate. Every step runs even
+CI example against GitLab's schema, ``sam build`` for x86_64 and arm64 with the layer check
+(size budget, wheel tags, no bundled SDK, no removed stdlib imports), every backend key rendered,
+a mock-provider plan for every stack x target x environment, the rehearsal apply of every stack
+on a moto server (apply, clean second plan, destroy), and the Terragrunt gate. Every step runs even
 after a failure, so one run shows everything that is wrong; the summary is short enough to
 paste into an MR.
 """
@@ -89,10 +91,34 @@ def sam_validate() -> tuple[bool, str, str]:
     return code == 0, "template.yaml valid (cfn-lint rules)" if code == 0 else "sam validate --lint failed", out
 
 
-def sam_build() -> tuple[bool, str, str]:
-    code, out = _run([SAM, "build", "--template", "template.yaml", "--build-dir", ".aws-sam/build"])
-    artifacts = [p.name for p in (PROJECT_ROOT / ".aws-sam/build").iterdir() if p.is_dir()] if code == 0 else []
-    return code == 0, f"{len(artifacts)} build artifacts ({', '.join(sorted(artifacts))})", out
+def sam_build(runtime: str = "python3.13", arch: str = "x86_64") -> tuple[bool, str, str]:
+    """``sam build`` for one runtime/architecture (layers from their lock files), then the layer check."""
+    from tenantkit_local.release.layer_check import MB, check_build
+
+    build_dir = PROJECT_ROOT / ".aws-sam" / f"build-{runtime}-{arch}"
+    env = {**os.environ, "LAYER_RUNTIME": runtime, "LAYER_ARCH": arch, "PIP": f"{sys.executable} -m pip"}
+    # --no-cached: SAM's cache does not key the makefile layers on LAYER_ARCH (docs/runtime.md).
+    code, out = _run([SAM, "build", "--no-cached", "--template", "template.yaml", "--build-dir", build_dir,
+                      "--parameter-overrides", f"Runtime={runtime}", f"Architecture={arch}"], env=env)
+    if code != 0:
+        return False, f"sam build {runtime}/{arch} failed", out
+    reports = check_build(build_dir, runtime, arch)
+    artifacts = sorted(p.name for p in build_dir.iterdir() if p.is_dir())
+    sizes = ", ".join(f"{r.name} {r.size_bytes / MB:.1f} MB" for r in reports)
+    problems = [f"{r.name}: {p}" for r in reports for p in r.problems]
+    return not problems, f"{runtime}/{arch}: {len(artifacts)} artifacts, {sizes}", out + "\n".join(problems)
+
+
+def sam_build_arm64() -> tuple[bool, str, str]:
+    return sam_build("python3.13", "arm64")
+
+
+def rehearsal_apply() -> tuple[bool, str, str]:
+    """Every Terraform stack applied to a moto server, planned again (no change), destroyed."""
+    from tenantkit_local.release.rehearsal import rehearse, summary
+
+    results = rehearse()
+    return all(r.ok for r in results), summary(results).replace("\n", "; "), "\n".join(r.log for r in results)
 
 
 def checkov() -> tuple[bool, str, str]:
@@ -193,7 +219,8 @@ def terragrunt_gate() -> tuple[str, str, str]:
 FAST: list[tuple[str, Callable[[], tuple[object, str, str]]]] = [
     ("terraform fmt/validate/test", terraform_check), ("sam validate --lint", sam_validate)]
 FULL = [*FAST, ("checkov (baseline)", checkov), ("gitlab-ci schema", gitlab_schema), ("sam build", sam_build),
-        ("backend keys", backend_keys), ("mock-provider plans", mock_plans), ("terragrunt gate", terragrunt_gate)]
+        ("sam build arm64", sam_build_arm64), ("backend keys", backend_keys), ("mock-provider plans", mock_plans),
+        ("rehearsal apply (moto)", rehearsal_apply), ("terragrunt gate", terragrunt_gate)]
 
 
 def run(full: bool) -> list[Step]:

@@ -120,3 +120,14 @@ variable "create_evaluator_role" {
   default     = false
   nullable    = false
 }
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the stack's alarms notify (the SAM app's AlarmTopicArn); null creates them without actions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
+}

@@ -75,6 +75,11 @@ def load_bff(environ: Mapping[str, str] | None = None) -> BffApi:
 
         return BffApi(misconfigured)
     from tenantkit.abac import PolicyEngine
+    from tenantkit.snapstart import register_after_restore
 
     service = BffService(config=config, store=repository, upstream=upstream, policy=PolicyEngine.default())
+    # SnapStart: restored environments must not share credentials or SDK clients.
+    for drop in (getattr(repository, "drop_clients", None), getattr(upstream, "drop_client", None)):
+        if drop is not None:
+            register_after_restore(drop)
     return BffApi(lambda: service, keys=config.identity_keys)

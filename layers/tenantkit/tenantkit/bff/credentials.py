@@ -91,6 +91,12 @@ class TenantScopedClients:
         self._fill_locks: dict[tuple[str, str], threading.Lock] = {}
         self.assume_role_calls = 0  # for benches and tests: STS calls made by this container
 
+    def clear(self) -> None:
+        """Drop every cached client and credential (and the STS client)."""
+        with self._lock:
+            self._entries.clear()
+            self._sts = None
+
     def client_for(self, tenant_id: str, app_id: str) -> Any:
         key = (tenant_id, app_id)
         client = self._fresh(key)

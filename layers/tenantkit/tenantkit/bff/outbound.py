@@ -206,8 +206,18 @@ class AgentCoreUpstream:
         self._client_factory = client_factory or self._default_client
         self._client: Any = None
 
+    def drop_client(self) -> None:
+        """Forget the SDK client (SnapStart restore: the next call gets current credentials)."""
+        self._client = None
+
     def _default_client(self) -> Any:
-        return aws.client("bedrock-agentcore", max_attempts=1, connect_timeout=2, read_timeout=self._timeout)
+        from botocore.config import Config
+
+        from tenantkit.bff.agentcore_client import agentcore_client
+
+        # The runtime's botocore may predate bedrock-agentcore: the layer carries its model.
+        return instrument_client(agentcore_client(config=Config(
+            read_timeout=self._timeout, connect_timeout=2, retries={"max_attempts": 1, "mode": "standard"})))
 
     def parameters(self, request: UpstreamRequest) -> dict[str, Any]:
         params: dict[str, Any] = {

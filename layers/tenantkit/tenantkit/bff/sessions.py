@@ -194,6 +194,8 @@ class TenantClients(Protocol):
 
     def client_for(self, tenant_id: str, app_id: str) -> Any: ...
 
+    def clear(self) -> None: ...
+
 
 class SharedClient:
     """One client for every tenant, for tools that act for the operator (key migration, test
@@ -210,6 +212,10 @@ class SharedClient:
                 if self._client is None:
                     self._client = self._factory()
         return self._client
+
+    def clear(self) -> None:
+        with self._lock:
+            self._client = None
 
 
 class DynamoDbSessionRepository(_RepositoryBase):
@@ -236,6 +242,11 @@ class DynamoDbSessionRepository(_RepositoryBase):
         else:
             assert client_factory is not None  # checked above
             self._clients = SharedClient(client_factory)
+
+    def drop_clients(self) -> None:
+        """Forget every cached client and credential (SnapStart restore: a restored environment
+        must not reuse another one's tenant credentials; the next call assumes the role again)."""
+        self._clients.clear()
 
     @property
     def table_name(self) -> str:

@@ -62,6 +62,18 @@ class JwksCache:
         with self._lock_for(uri):
             return self._refresh(uri)
 
+    def after_restore(self) -> None:
+        """SnapStart restore: keys fetched at snapshot time are due now; fetch them again at once.
+
+        A failed fetch keeps the old keys, due for refresh (the penalty box bounds the retries).
+        """
+        for uri in list(self._entries):
+            with self._lock_for(uri):
+                entry = self._entries[uri]
+                self._entries[uri] = _Entry(keyset=entry.keyset,
+                                            fetched_at=self._clock() - self._settings.refresh_after_seconds)
+                self._refresh(uri)
+
     def get_key(self, uri: str, kid: str, alg: str) -> VerificationKey:
         entry = self._entries.get(uri)
         if entry is not None and self._clock() - entry.fetched_at < self._settings.refresh_after_seconds:
@@ -98,7 +110,8 @@ class JwksCache:
         try:
             keyset = parse_jwks(self._fetcher.fetch(uri))
         except JwksUnavailableError as exc:
-            get_logger().warning("JWKS refresh failed for %s: %s", uri, exc)
+            # jwks_event is what the JwksRefreshFailures metric filter (template.yaml) matches.
+            get_logger().warning("JWKS refresh failed for %s: %s", uri, exc, extra={"jwks_event": "refresh_failed"})
             return False
         self._entries[uri] = _Entry(keyset=keyset, fetched_at=self._clock())
         return True

@@ -1,0 +1,163 @@
+"""Pytest plugin: record every AWS API operation each Lambda function's code performs.
+
+Every botocore client created during the run gets a ``before-call`` handler (registered first,
+so a Stubber or moto answering later still counts the call). The handler walks the calling
+thread's stack and attributes the call:
+
+1. to the function whose handler file (``functions/<dir>/*.py``, matched through the template's
+   ``CodeUri``) is on the stack: the local runner, API Gateway emulator and replays;
+2. otherwise to the owner of the OUTERMOST layer module on the stack
+   (``tenantkit_local.least_privilege.MODULE_OWNERS``): tests that drive the layer directly;
+3. otherwise to nobody: test setup and local tooling (seeding moto, the CLI) are not functions.
+
+A call from a ``tenantkit`` module no owner covers is an error: a new AWS-calling module must be
+assigned to its function. At the end of the session:
+
+* any recorded action the function's deployed role does not grant fails the run (always);
+* on a complete run (every test of ``testpaths``, nothing deselected, nothing failed) the
+  recorded operations must equal ``docs/least-privilege-observed.json``, or the run fails asking
+  for ``make least-privilege``; with ``TENANTKIT_LEAST_PRIVILEGE=write`` it rewrites that file and
+  ``docs/least-privilege.md`` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from tenantkit_local import PROJECT_ROOT
+
+_FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+_lock = threading.Lock()
+_observed: dict[str, dict[str, str]] = {}
+_unowned: dict[str, str] = {}
+_deselected = 0
+_handler_dirs: dict[str, str] = {}
+_original_create_client: Any = None
+
+
+def handler_functions() -> dict[str, str]:
+    """``functions/<dir>`` -> logical id, from the template's CodeUri."""
+    from tenantkit_local.template import load_template
+
+    result = {}
+    for logical_id, resource in load_template(PROJECT_ROOT / "template.yaml")["Resources"].items():
+        code_uri = resource.get("Properties", {}).get("CodeUri")
+        if resource["Type"] == "AWS::Serverless::Function" and isinstance(code_uri, str):
+            result[str((PROJECT_ROOT / code_uri).resolve())] = logical_id
+    return result
+
+
+def attribute(frame: FrameType | None, handler_dirs: dict[str, str]) -> tuple[str | None, str | None]:
+    """(function, unowned layer module) for the stack starting at ``frame`` (innermost first)."""
+    from tenantkit_local.least_privilege import owner_of_module
+
+    owner = unowned = None
+    while frame is not None:
+        directory = str(Path(frame.f_code.co_filename).resolve().parent)
+        if directory in handler_dirs:
+            return handler_dirs[directory], None
+        module = str(frame.f_globals.get("__name__", ""))
+        if module == "tenantkit" or module.startswith("tenantkit."):
+            listed, found = owner_of_module(module)
+            if found is not None:
+                owner, unowned = found, None  # keep walking: the outermost owner wins
+            elif not listed and owner is None:
+                unowned = module
+        frame = frame.f_back
+    return owner, unowned
+
+
+def _before_call(model: Any = None, **_: Any) -> None:
+    from tenantkit_local.least_privilege import iam_actions
+
+    if model is None:
+        return
+    function, unowned = attribute(sys._getframe(1), _handler_dirs)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" (", 1)[0]
+    service = model.service_model
+    signing_name = service.signing_name or service.endpoint_prefix
+    with _lock:
+        if unowned is not None and function is None:
+            _unowned.setdefault(f"{unowned} -> {signing_name}:{model.name}", test)
+        if function is not None:
+            for action in iam_actions(signing_name, model.name):
+                _observed.setdefault(function, {}).setdefault(action, test)
+
+
+def _create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+    client = _original_create_client(self, *args, **kwargs)
+    client.meta.events.register_first("before-call.*.*", _before_call)
+    return client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _original_create_client
+    import botocore.session
+
+    _handler_dirs.update(handler_functions())
+    if _original_create_client is None:
+        _original_create_client = botocore.session.Session.create_client
+        botocore.session.Session.create_client = _create_client  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _original_create_client
+    import botocore.session
+
+    if _original_create_client is not None:
+        botocore.session.Session.create_client = _original_create_client  # type: ignore[method-assign]
+        _original_create_client = None
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    global _deselected
+    _deselected += len(items)
+
+
+def _complete_run(session: pytest.Session) -> bool:
+    """Every test of testpaths ran (failures allowed: a ledger test fails until it is rewritten)."""
+    config = session.config
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+            and not config.option.markexpr and _deselected == 0 and not config.option.maxfail
+            and not session.shouldstop and session.testscollected > 0)
+
+
+def _actions(observed: dict[str, dict[str, str]]) -> dict[str, set[str]]:
+    return {function: set(actions) for function, actions in observed.items() if actions}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tenantkit_local import least_privilege as lp
+
+    grants = lp.function_grants(lp.expand_template())
+    reasons = lp.load_reasons()
+    messages = [f"{module_call} (first in {test}): layer module with no owner in MODULE_OWNERS"
+                for module_call, test in sorted(_unowned.items())]
+    for function, actions in sorted(_observed.items()):
+        for action, test in sorted(actions.items()):
+            if function in grants and not grants[function].grants(action):
+                messages.append(f"{function} performed {action} (first in {test}); its role does not grant it")
+    mode = os.environ.get("TENANTKIT_LEAST_PRIVILEGE", "")
+    # write-subset: development only (a few files that call AWS); the committed ledger comes
+    # from a complete run (make least-privilege).
+    if _complete_run(session) or mode == "write-subset":
+        if mode.startswith("write"):
+            lp.write_observed(_observed)
+            lp.LEDGER.write_text(lp.render(_observed, grants, reasons))
+            print(f"\nleast privilege: wrote {lp.OBSERVED.relative_to(PROJECT_ROOT)} and "
+                  f"{lp.LEDGER.relative_to(PROJECT_ROOT)}")
+            messages += lp.problems(_observed, grants, reasons)
+        elif session.testsfailed == 0 and _actions(_observed) != _actions(lp.load_observed()):
+            # Actions only: which test performs an action first depends on the test order.
+            messages.append("the AWS calls recorded in this run differ from docs/least-privilege-observed.json: "
+                            "run `make least-privilege` and review the diff")
+    if messages:
+        print("\nleast privilege: FAILED\n  " + "\n  ".join(messages))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
