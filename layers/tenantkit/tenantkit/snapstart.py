@@ -22,7 +22,9 @@ def register_after_restore(hook: Callable[[], None]) -> Callable[[], None]:
     """Run ``hook`` after every SnapStart restore (and from :func:`run_after_restore_hooks`)."""
     _HOOKS.append(hook)
     try:
-        from snapshot_restore_py import register_after_restore as lambda_register  # SnapStart runtimes only
+        from snapshot_restore_py import (  # type: ignore[import-not-found]  # SnapStart runtimes only
+            register_after_restore as lambda_register,
+        )
     except ImportError:
         return hook
     lambda_register(hook)
@@ -53,7 +55,8 @@ def clear_parameter_cache() -> None:
     parameters.clear_caches()
     from aws_lambda_powertools.utilities.parameters import base
 
-    base.DEFAULT_PROVIDERS.clear()
+    providers: dict[str, object] = getattr(base, "DEFAULT_PROVIDERS")  # noqa: B009 - not re-exported
+    providers.clear()
 
 
 register_after_restore(reseed_random)

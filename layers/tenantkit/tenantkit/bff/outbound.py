@@ -45,7 +45,7 @@ __all__ = [
     "traceparent",
     "usage_of",
 ]
-from tenantkit.observability.spans import current_traceparent
+from tenantkit.observability.spans import current_traceparent, instrument_client
 
 
 @dataclass(frozen=True, slots=True)
