@@ -135,6 +135,21 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return statements
 
 
+def _actions(value: Any, mappings: dict[str, Any]) -> list[str]:
+    """The actions a statement may grant: literals, and for ``Fn::FindInMap`` on a parameter every
+    value the mapping could give (the deployed value depends on the parameter)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [action for item in value for action in _actions(item, mappings)]
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        name, key, attribute = value["Fn::FindInMap"]
+        table = mappings.get(name, {})
+        rows = [table[key]] if isinstance(key, str) else list(table.values())
+        return sorted({action for row in rows for action in _actions(row[attribute], mappings)})
+    raise LedgerError(f"cannot tell which actions {value!r} grants")
+
+
 def _role_id(role: Any) -> str | None:
     if isinstance(role, dict) and "Fn::GetAtt" in role:
         target = role["Fn::GetAtt"]
@@ -175,7 +190,7 @@ def function_grants(expanded: dict[str, Any]) -> dict[str, FunctionGrants]:
         for document in documents:
             for statement in _statements(document):
                 sid = statement.get("Sid", "(no Sid)")
-                for action in _as_list(statement["Action"]):
+                for action in _actions(statement["Action"], expanded.get("Mappings") or {}):
                     grants.actions.setdefault(action, []).append(sid)
                     if action.startswith("logs:"):
                         grants.log_resources += _as_list(statement["Resource"])
