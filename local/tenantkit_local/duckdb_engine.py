@@ -20,7 +20,8 @@ from typing import Any
 
 from tenantkit_local.querypack import Query, QueryPackError
 
-# The audit record as the raw zone holds it (AuditRecord fields, in order; ts is ISO-8601 text).
+# The audit record as the raw zone holds it (AuditRecord fields, in order; ts is ISO-8601 text),
+# then the sink's provenance.
 RAW_COLUMNS: dict[str, str] = {
     "schema_version": "VARCHAR", "event_id": "VARCHAR", "ts": "VARCHAR", "record_type": "VARCHAR",
     "event_type": "VARCHAR", "outcome": "VARCHAR", "reason": "VARCHAR", "service": "VARCHAR",
@@ -29,9 +30,12 @@ RAW_COLUMNS: dict[str, str] = {
     "latency_ms": "DOUBLE", "agent_name": "VARCHAR", "inference_profile_arn": "VARCHAR",
     "input_tokens": "BIGINT", "output_tokens": "BIGINT", "cold_start": "BOOLEAN",
     "function_request_id": "VARCHAR",
+    # The sink's provenance stamp (tenantkit.audit.sink.PROVENANCE_FIELDS), never the producer's.
+    "received_from": "VARCHAR", "received_via": "VARCHAR", "received_at": "VARCHAR",
 }
-# The curated zone: the same columns, ts as a UTC TIMESTAMP (what the compaction SELECT produces).
-CURATED_COLUMNS: dict[str, str] = {**RAW_COLUMNS, "ts": "TIMESTAMP"}
+# The curated zone: the same columns, ts and received_at as UTC TIMESTAMPs (what the compaction
+# SELECT produces).
+CURATED_COLUMNS: dict[str, str] = {**RAW_COLUMNS, "ts": "TIMESTAMP", "received_at": "TIMESTAMP"}
 RAW_PARTITIONS = {"dt": "VARCHAR", "hour": "VARCHAR"}
 CURATED_PARTITIONS = {"dt": "VARCHAR"}
 RAW_GLOB = "raw/dt=*/hour=*/*.jsonl.gz"
