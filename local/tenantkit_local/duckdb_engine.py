@@ -85,6 +85,7 @@ class DuckDBEngine:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self._prepared: dict[str, str] = {}
+        self._raw_pinned = False
         self.refresh()
 
     def __enter__(self) -> DuckDBEngine:
@@ -96,6 +97,18 @@ class DuckDBEngine:
     def close(self) -> None:
         self.con.close()
 
+    def pin_raw_partition(self, dt: str) -> None:
+        """Parse one day of the raw zone once: ``audit_raw`` becomes that day, held in memory.
+
+        Compaction runs two queries over the same day (the curated rows and the rejects); JSON
+        parsing is most of the cost, and both must see the same objects even if the sink adds
+        one in between.
+        """
+        self.refresh()
+        self.con.execute("CREATE OR REPLACE TEMP TABLE audit_raw_pinned AS SELECT * FROM audit_raw WHERE dt = ?", [dt])
+        self.con.execute("CREATE OR REPLACE VIEW audit_raw AS SELECT * FROM audit_raw_pinned")
+        self._raw_pinned = True
+
     def refresh(self) -> None:
         """(Re)create the views; a zone that has no files yet becomes an empty, typed view."""
         raw = self._source(RAW_GLOB, RAW_COLUMNS, RAW_PARTITIONS, lambda glob: (
@@ -104,7 +117,8 @@ class DuckDBEngine:
         curated = self._source(CURATED_GLOB, CURATED_COLUMNS, CURATED_PARTITIONS, lambda glob: (
             f"read_parquet({glob}, hive_partitioning = true, "
             f"hive_types = {_struct(CURATED_PARTITIONS)}, union_by_name = true)"))
-        self.con.execute(f"CREATE OR REPLACE VIEW audit_raw AS {raw}")
+        if not self._raw_pinned:
+            self.con.execute(f"CREATE OR REPLACE VIEW audit_raw AS {raw}")
         self.con.execute(f"CREATE OR REPLACE VIEW audit_curated AS {curated}")
 
     def _source(self, pattern: str, columns: Mapping[str, str], partitions: Mapping[str, str],

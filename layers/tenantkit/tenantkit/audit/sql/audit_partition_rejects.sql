@@ -3,7 +3,8 @@
 --   be converted (problem says which field and why) and every copy of an event_id whose copies
 --   differ in content (copy_rank 1 is the one compact_audit_partition keeps, same ranking;
 --   the others are audit.conflict). Identical copies are not listed. fingerprint is the
---   length-prefixed text of the producer's columns: equal fingerprints, equal content.
+--   length-prefixed text of the producer's columns: equal fingerprints, equal content. Only
+--   event_ids with more than one copy are fingerprinted (a window count first): most have one.
 -- table: audit_raw
 -- panel: (none)
 -- parameters:
@@ -52,7 +53,7 @@ FROM (
         max(fingerprint) OVER (PARTITION BY event_id, problem) AS highest_fingerprint
     FROM (
         SELECT
-            typed.*,
+            counted.*,
             concat(
                 coalesce(concat(CAST(length(CAST(schema_version AS VARCHAR)) AS VARCHAR), ':', CAST(schema_version AS VARCHAR)), '~'),
                 coalesce(concat(CAST(length(CAST(ts AS VARCHAR)) AS VARCHAR), ':', CAST(ts AS VARCHAR)), '~'),
@@ -78,47 +79,51 @@ FROM (
                 coalesce(concat(CAST(length(CAST(function_request_id AS VARCHAR)) AS VARCHAR), ':', CAST(function_request_id AS VARCHAR)), '~')
             ) AS fingerprint
         FROM (
-            SELECT
-                CAST(schema_version AS VARCHAR) AS schema_version,
-                CAST(event_id AS VARCHAR) AS event_id,
-                CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts,
-                CAST(record_type AS VARCHAR) AS record_type,
-                CAST(event_type AS VARCHAR) AS event_type,
-                CAST(outcome AS VARCHAR) AS outcome,
-                CAST(reason AS VARCHAR) AS reason,
-                CAST(service AS VARCHAR) AS service,
-                CAST(app_id AS VARCHAR) AS app_id,
-                CAST(tenant_id AS VARCHAR) AS tenant_id,
-                CAST(principal_id AS VARCHAR) AS principal_id,
-                CAST(principal_type AS VARCHAR) AS principal_type,
-                CAST(session_id AS VARCHAR) AS session_id,
-                CAST(correlation_id AS VARCHAR) AS correlation_id,
-                CAST(route AS VARCHAR) AS route,
-                CAST(status AS INTEGER) AS status,
-                CAST(latency_ms AS DOUBLE) AS latency_ms,
-                CAST(agent_name AS VARCHAR) AS agent_name,
-                CAST(inference_profile_arn AS VARCHAR) AS inference_profile_arn,
-                CAST(input_tokens AS BIGINT) AS input_tokens,
-                CAST(output_tokens AS BIGINT) AS output_tokens,
-                CAST(cold_start AS BOOLEAN) AS cold_start,
-                CAST(function_request_id AS VARCHAR) AS function_request_id,
-                CAST(received_from AS VARCHAR) AS received_from,
-                CAST(received_via AS VARCHAR) AS received_via,
-                CAST(try(from_iso8601_timestamp(received_at)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS received_at,
-                CASE received_via WHEN 'logs' THEN 0 WHEN 'sqs' THEN 1 ELSE 2 END AS source_rank,
-                CAST(ts AS VARCHAR) AS ts_text,
-                CASE
-                    WHEN event_id IS NULL THEN 'event_id: missing'
-                    WHEN NOT regexp_like(event_id, '^[0-9a-f]{32}$') THEN 'event_id: not 32 lower-case hex digits'
-                    WHEN ts IS NULL THEN 'ts: missing'
-                    WHEN NOT regexp_like(ts, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$')
-                        OR try(from_iso8601_timestamp(ts)) IS NULL THEN 'ts: not an RFC 3339 instant'
-                    WHEN CAST(CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS DATE) AS VARCHAR) <> dt
-                        THEN 'ts: outside the partition day'
-                END AS problem
-            FROM audit_raw
-            WHERE dt = ?
-        ) AS typed
+            SELECT typed.*, count(*) OVER (PARTITION BY event_id, problem) AS copies
+            FROM (
+                SELECT
+                    CAST(schema_version AS VARCHAR) AS schema_version,
+                    CAST(event_id AS VARCHAR) AS event_id,
+                    CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts,
+                    CAST(record_type AS VARCHAR) AS record_type,
+                    CAST(event_type AS VARCHAR) AS event_type,
+                    CAST(outcome AS VARCHAR) AS outcome,
+                    CAST(reason AS VARCHAR) AS reason,
+                    CAST(service AS VARCHAR) AS service,
+                    CAST(app_id AS VARCHAR) AS app_id,
+                    CAST(tenant_id AS VARCHAR) AS tenant_id,
+                    CAST(principal_id AS VARCHAR) AS principal_id,
+                    CAST(principal_type AS VARCHAR) AS principal_type,
+                    CAST(session_id AS VARCHAR) AS session_id,
+                    CAST(correlation_id AS VARCHAR) AS correlation_id,
+                    CAST(route AS VARCHAR) AS route,
+                    CAST(status AS INTEGER) AS status,
+                    CAST(latency_ms AS DOUBLE) AS latency_ms,
+                    CAST(agent_name AS VARCHAR) AS agent_name,
+                    CAST(inference_profile_arn AS VARCHAR) AS inference_profile_arn,
+                    CAST(input_tokens AS BIGINT) AS input_tokens,
+                    CAST(output_tokens AS BIGINT) AS output_tokens,
+                    CAST(cold_start AS BOOLEAN) AS cold_start,
+                    CAST(function_request_id AS VARCHAR) AS function_request_id,
+                    CAST(received_from AS VARCHAR) AS received_from,
+                    CAST(received_via AS VARCHAR) AS received_via,
+                    CAST(try(from_iso8601_timestamp(received_at)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS received_at,
+                    CASE received_via WHEN 'logs' THEN 0 WHEN 'sqs' THEN 1 ELSE 2 END AS source_rank,
+                    CAST(ts AS VARCHAR) AS ts_text,
+                    CASE
+                        WHEN event_id IS NULL THEN 'event_id: missing'
+                        WHEN NOT regexp_like(event_id, '^[0-9a-f]{32}$') THEN 'event_id: not 32 lower-case hex digits'
+                        WHEN ts IS NULL THEN 'ts: missing'
+                        WHEN NOT regexp_like(ts, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$')
+                            OR try(from_iso8601_timestamp(ts)) IS NULL THEN 'ts: not an RFC 3339 instant'
+                        WHEN CAST(CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS DATE) AS VARCHAR) <> dt
+                            THEN 'ts: outside the partition day'
+                    END AS problem
+                FROM audit_raw
+                WHERE dt = ?
+            ) AS typed
+        ) AS counted
+        WHERE problem IS NOT NULL OR copies > 1
     ) AS fingerprinted
 ) AS ranked
 WHERE problem IS NOT NULL OR lowest_fingerprint <> highest_fingerprint
