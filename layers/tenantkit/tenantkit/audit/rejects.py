@@ -35,6 +35,7 @@ class Rejects:
     lines: list[str] = field(default_factory=list)
     conflicts: int = 0
     unconvertible: int = 0
+    truncated: bool = False  # more rows than were read back (Athena path)
 
     def gzip(self) -> bytes:
         return deterministic_gzip(self.lines)
