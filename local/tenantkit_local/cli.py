@@ -363,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.release.cli import register as register_release
 
     register_release(sub)  # `release evidence|verify`, `tf backend-config|terragrunt-gate`
+
+    from tenantkit_local.redrive import register as register_audit
+
+    register_audit(sub)  # `audit redrive`
     return parser
 
 

@@ -53,17 +53,17 @@ class FakeS3:
     def get_paginator(self, name: str) -> Paginator:
         assert name == "list_objects_v2"
 
-        def pages(Bucket: str, Prefix: str) -> Iterator[dict[str, Any]]:  # noqa: N803 - boto3 names
+        def pages(Bucket: str, Prefix: str) -> Iterator[dict[str, Any]]:
             self.steps.tick()
             yield {"Contents": [{"Key": k} for k in sorted(self.objects) if k.startswith(Prefix)]}
         return Paginator(pages)
 
-    def copy_object(self, Bucket: str, Key: str, CopySource: dict[str, str]) -> dict[str, Any]:  # noqa: N803
+    def copy_object(self, Bucket: str, Key: str, CopySource: dict[str, str]) -> dict[str, Any]:
         self.steps.tick()
         self.objects[Key] = self.objects[CopySource["Key"]]
         return {}
 
-    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:
         for item in Delete["Objects"]:  # one key at a time: a kill can land between two deletes
             self.steps.tick()
             self.objects.pop(item["Key"], None)
@@ -79,7 +79,7 @@ class FakeAthena:
     def __init__(self, lake: FakeS3, new_day: frozenset[str], steps: Steps) -> None:
         self.lake, self.new_day, self.steps = lake, new_day, steps
 
-    def start_query_execution(self, QueryString: str, **_: Any) -> dict[str, str]:  # noqa: N803
+    def start_query_execution(self, QueryString: str, **_: Any) -> dict[str, str]:
         self.steps.tick()
         if QueryString.startswith("UNLOAD"):
             prefix = QueryString.rsplit(" TO 's3://lake-bucket/", 1)[1].split("'", 1)[0]
@@ -90,12 +90,12 @@ class FakeAthena:
             return {"QueryExecutionId": "unload"}
         return {"QueryExecutionId": "rejects"}
 
-    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:  # noqa: N803
+    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
         self.steps.tick()
         return {"QueryExecution": {"Status": {"State": "SUCCEEDED"}, "Statistics": {}}}
 
     def get_paginator(self, name: str) -> Paginator:
-        def pages(QueryExecutionId: str) -> Iterator[dict[str, Any]]:  # noqa: N803
+        def pages(QueryExecutionId: str) -> Iterator[dict[str, Any]]:
             self.steps.tick()
             yield {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": "event_id"}]}]}}
         return Paginator(pages)

@@ -124,6 +124,7 @@ class AuditSink:
         self.storage = storage
         self._clock = clock
         self.limits = limits or SinkLimits()
+        self.last_sqs_result = IngestResult()
 
     @classmethod
     def from_env(cls) -> AuditSink:
@@ -251,6 +252,7 @@ class AuditSink:
         response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                             context=context)
         self._report("sqs", total)
+        self.last_sqs_result = total  # the counts behind the response (``tenantkit audit redrive``)
         return response
 
     def _report(self, source: str, result: IngestResult) -> None:
