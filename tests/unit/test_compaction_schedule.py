@@ -102,9 +102,11 @@ def test_template_schedules_config_and_least_privilege():
     assert events["DailyCatchUp"]["Properties"]["Input"] == {
         "Fn::Sub": '{"mode": "catch_up", "days": ${CompactionCatchUpDays}}'}
     statements = resource["Policies"][0]["Statement"]
-    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {a for s in statements if s["Effect"] == "Allow"
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert actions == {
         "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+        "athena:GetQueryResults",
         "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions",
         "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",

@@ -95,7 +95,8 @@ def test_only_named_producers_send_to_the_audit_queue():
     assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == {"Ref": "AuditQueueProducerArns"}
     assert TEMPLATE["Parameters"]["AuditQueueProducerArns"]["Default"] == "none"  # none unless named
     only_sink = {s["Sid"]: s for s in queue_policy_statements("AuditLogsFailureQueue")}["OnlyTheSinkParksDeliveries"]
-    assert only_sink["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == {"Fn::GetAtt": ["AuditSinkFunctionRole", "Arn"]}
+    sink_role = {"Fn::GetAtt": ["AuditSinkFunctionRole", "Arn"]}
+    assert only_sink["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == sink_role
 
 
 def test_failure_queues_and_conflicts_alarm():
