@@ -5,7 +5,8 @@ For one day ``dt``, under an exclusive lock on the day:
 1. remove staging files a killed run left behind (``curated/.staging-dt=<dt>-*``);
 2. parse the day's raw objects once (``DuckDBEngine.pin_raw_partition``), then
    ``COPY (<compact_audit_partition>) TO`` a staging file beside the partitions (ZSTD Parquet;
-   no reader's ``dt=*/*.parquet`` glob matches it) and run ``audit_partition_rejects``;
+   no reader's ``dt=*/*.parquet`` glob matches it) and run ``audit_partition_rejects`` over the
+   rows it can report (``DuckDBEngine.narrow_pinned_raw``: copies of repeated ids, ids not kept);
 3. write what was left out (unconvertible records, conflicting copies) to
    ``quarantine/dt=<dt>/compaction-rejects.jsonl.gz``;
 4. swap: ``os.replace`` the staging file over ``curated/dt=<dt>/data.parquet``, one atomic
@@ -66,7 +67,9 @@ class LocalCompactor:
                     engine.pin_raw_partition(dt)
                     rows = engine.copy_parquet(self.query, {"dt": dt}, staging)
                     self._checkpoint("curated_staged")
-                    names, values = engine.fetch(self.rejects_query, {"dt": dt})
+                    # Without kept rows every row is a reject: no narrowing then.
+                    suspects = engine.narrow_pinned_raw(staging) if rows else None
+                    names, values = engine.fetch(self.rejects_query, {"dt": dt}) if suspects != 0 else ([], [])
                 rejects = rejects_from_rows(dt, (dict(zip(names, row, strict=True)) for row in values))
                 self._checkpoint("rejects_read")
                 if rejects.lines:

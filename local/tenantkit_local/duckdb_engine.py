@@ -109,6 +109,25 @@ class DuckDBEngine:
         self.con.execute("CREATE OR REPLACE VIEW audit_raw AS SELECT * FROM audit_raw_pinned")
         self._raw_pinned = True
 
+    def narrow_pinned_raw(self, kept_parquet: Path) -> int:
+        """Narrow the pinned day to the rows a rejects query can report; returns how many remain.
+
+        Those are the copies of every ``event_id`` seen more than once, and every row whose
+        ``event_id`` is not among the rows ``kept_parquet`` (the compacted day) holds: a row with
+        a unique, kept ``event_id`` has neither a problem nor a conflicting copy. Equivalent for
+        ``compaction/audit_partition_rejects`` (it partitions by ``event_id``), and most of a
+        day is such rows, so the rejects query reads a few copies instead of the whole day.
+        """
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE audit_raw_suspects AS
+            SELECT event_id FROM audit_raw_pinned GROUP BY event_id HAVING count(*) > 1
+            UNION
+            SELECT event_id FROM audit_raw_pinned
+            WHERE event_id NOT IN (SELECT event_id FROM read_parquet({sql_string(str(kept_parquet))}))""")  # noqa: S608
+        self.con.execute("CREATE OR REPLACE VIEW audit_raw AS SELECT * FROM audit_raw_pinned WHERE event_id IS NULL "
+                         "OR event_id IN (SELECT event_id FROM audit_raw_suspects)")
+        row = self.con.execute("SELECT count(*) FROM audit_raw").fetchone()
+        return int(row[0]) if row else 0
+
     def refresh(self) -> None:
         """(Re)create the views; a zone that has no files yet becomes an empty, typed view."""
         raw = self._source(RAW_GLOB, RAW_COLUMNS, RAW_PARTITIONS, lambda glob: (

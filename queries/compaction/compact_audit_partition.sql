@@ -34,45 +34,49 @@ FROM (
         ) AS copy_rank
     FROM (
         SELECT
-            CAST(schema_version AS VARCHAR) AS schema_version,
-            CAST(event_id AS VARCHAR) AS event_id,
-            CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts,
-            CAST(record_type AS VARCHAR) AS record_type,
-            CAST(event_type AS VARCHAR) AS event_type,
-            CAST(outcome AS VARCHAR) AS outcome,
-            CAST(reason AS VARCHAR) AS reason,
-            CAST(service AS VARCHAR) AS service,
-            CAST(app_id AS VARCHAR) AS app_id,
-            CAST(tenant_id AS VARCHAR) AS tenant_id,
-            CAST(principal_id AS VARCHAR) AS principal_id,
-            CAST(principal_type AS VARCHAR) AS principal_type,
-            CAST(session_id AS VARCHAR) AS session_id,
-            CAST(correlation_id AS VARCHAR) AS correlation_id,
-            CAST(route AS VARCHAR) AS route,
-            CAST(status AS INTEGER) AS status,
-            CAST(latency_ms AS DOUBLE) AS latency_ms,
-            CAST(agent_name AS VARCHAR) AS agent_name,
-            CAST(inference_profile_arn AS VARCHAR) AS inference_profile_arn,
-            CAST(input_tokens AS BIGINT) AS input_tokens,
-            CAST(output_tokens AS BIGINT) AS output_tokens,
-            CAST(cold_start AS BOOLEAN) AS cold_start,
-            CAST(function_request_id AS VARCHAR) AS function_request_id,
-            CAST(received_from AS VARCHAR) AS received_from,
-            CAST(received_via AS VARCHAR) AS received_via,
-            CAST(try(from_iso8601_timestamp(received_at)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS received_at,
-            CASE received_via WHEN 'logs' THEN 0 WHEN 'sqs' THEN 1 ELSE 2 END AS source_rank,
-            CAST(ts AS VARCHAR) AS ts_text,
+            parsed.*,
             CASE
                 WHEN event_id IS NULL THEN 'event_id: missing'
                 WHEN NOT regexp_like(event_id, '^[0-9a-f]{32}$') THEN 'event_id: not 32 lower-case hex digits'
-                WHEN ts IS NULL THEN 'ts: missing'
-                WHEN NOT regexp_like(ts, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$')
-                    OR try(from_iso8601_timestamp(ts)) IS NULL THEN 'ts: not an RFC 3339 instant'
-                WHEN CAST(CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS DATE) AS VARCHAR) <> dt
-                    THEN 'ts: outside the partition day'
+                WHEN ts_text IS NULL THEN 'ts: missing'
+                WHEN ts IS NULL OR NOT regexp_like(ts_text, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$')
+                    THEN 'ts: not an RFC 3339 instant'
+                WHEN CAST(CAST(ts AS DATE) AS VARCHAR) <> partition_dt THEN 'ts: outside the partition day'
             END AS problem
-        FROM audit_raw
-        WHERE dt = ?
+        FROM (
+            SELECT
+                CAST(schema_version AS VARCHAR) AS schema_version,
+                CAST(event_id AS VARCHAR) AS event_id,
+                CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts,
+                CAST(record_type AS VARCHAR) AS record_type,
+                CAST(event_type AS VARCHAR) AS event_type,
+                CAST(outcome AS VARCHAR) AS outcome,
+                CAST(reason AS VARCHAR) AS reason,
+                CAST(service AS VARCHAR) AS service,
+                CAST(app_id AS VARCHAR) AS app_id,
+                CAST(tenant_id AS VARCHAR) AS tenant_id,
+                CAST(principal_id AS VARCHAR) AS principal_id,
+                CAST(principal_type AS VARCHAR) AS principal_type,
+                CAST(session_id AS VARCHAR) AS session_id,
+                CAST(correlation_id AS VARCHAR) AS correlation_id,
+                CAST(route AS VARCHAR) AS route,
+                CAST(status AS INTEGER) AS status,
+                CAST(latency_ms AS DOUBLE) AS latency_ms,
+                CAST(agent_name AS VARCHAR) AS agent_name,
+                CAST(inference_profile_arn AS VARCHAR) AS inference_profile_arn,
+                CAST(input_tokens AS BIGINT) AS input_tokens,
+                CAST(output_tokens AS BIGINT) AS output_tokens,
+                CAST(cold_start AS BOOLEAN) AS cold_start,
+                CAST(function_request_id AS VARCHAR) AS function_request_id,
+                CAST(received_from AS VARCHAR) AS received_from,
+                CAST(received_via AS VARCHAR) AS received_via,
+                CAST(try(from_iso8601_timestamp(received_at)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS received_at,
+                CASE received_via WHEN 'logs' THEN 0 WHEN 'sqs' THEN 1 ELSE 2 END AS source_rank,
+                CAST(ts AS VARCHAR) AS ts_text,
+                CAST(dt AS VARCHAR) AS partition_dt
+            FROM audit_raw
+            WHERE dt = ?
+        ) AS parsed
     ) AS typed
     WHERE problem IS NULL
 ) AS ranked
