@@ -152,13 +152,14 @@ class AuditSink:
                      and provenance.received_from not in self.limits.log_groups)
         skew, max_age = self.limits.max_skew_seconds, self.limits.max_age_days * 86400
         arrivals: dict[float, str] = {}
+        seconds: dict[int, str] = {}  # whole-second prefixes: a delivery spans few seconds, many events
         for item in lines:
             text, arrival = (item, None) if isinstance(item, str) else item
             text = text.strip()
             if not text:
                 continue
             arrival = self._clock() if arrival is None else arrival
-            received_at = arrivals.get(arrival) or arrivals.setdefault(arrival, _iso_ms(arrival))
+            received_at = arrivals.get(arrival) or arrivals.setdefault(arrival, _iso_ms(arrival, seconds))
             try:
                 record = IngestedAuditRecord.model_validate_json(text)
             except ValidationError as exc:
@@ -271,8 +272,14 @@ def _epoch_ms(value: Any) -> float | None:
     return millis / 1000 if millis > 0 else None
 
 
-def _iso_ms(epoch_seconds: float) -> str:
-    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso_ms(epoch_seconds: float, prefixes: dict[int, str] | None = None) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``; ``prefixes`` caches the formatted second across calls."""
+    second, millis = divmod(round(epoch_seconds * 1000), 1000)
+    cache = {} if prefixes is None else prefixes
+    prefix = cache.get(second)
+    if prefix is None:
+        prefix = cache[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{prefix}.{millis:03d}Z"
 
 
 def _sqs_lines(body: str) -> list[str]:
