@@ -69,6 +69,11 @@ def _struct(columns: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns.items()) + "}"
 
 
+def _cast_column(name: str, kind: str, present: bool) -> str:
+    source = '"' + name + '"' if present else "NULL"
+    return f'CAST({source} AS {kind}) AS "{name}"'
+
+
 def _empty_view(columns: Mapping[str, str]) -> str:
     return "SELECT " + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns.items()) + " WHERE false"
 
@@ -146,8 +151,14 @@ class DuckDBEngine:
         if not any(self.root.glob(pattern)):
             return _empty_view(every)
         glob = sql_string(str(self.root.resolve() / pattern))
-        names = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in every.items())
+        present = self._columns_of(reader(glob)) if pattern == CURATED_GLOB else set(every)
+        # A curated day written before a column existed (the provenance columns) reads it as
+        # NULL, as Athena does for a Parquet file without a column of the table.
+        names = ", ".join(_cast_column(name, kind, name in present) for name, kind in every.items())
         return f"SELECT {names} FROM {reader(glob)}"  # noqa: S608 - typed names, quoted glob
+
+    def _columns_of(self, relation: str) -> set[str]:
+        return {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}  # noqa: S608 - a reader call over a quoted glob
 
     def sql(self, query: Query) -> str:
         """The DuckDB text of ``query``, transpiled once per file."""

@@ -233,3 +233,18 @@ def test_an_empty_raw_day_never_empties_the_curated_day(tmp_path: Path):
         path.unlink()  # the raw objects expired (lifecycle); the curated day is the record now
     report = LocalCompactor(tmp_path).compact(DT)
     assert report["kept_previous"] is True and len(curated(tmp_path)) == 1
+
+
+def test_a_curated_day_written_before_the_provenance_columns_still_reads(tmp_path: Path):
+    import duckdb
+
+    folder = tmp_path / "curated" / f"dt={DT}"
+    folder.mkdir(parents=True)
+    with duckdb.connect() as con:  # a day compacted by an older release: no received_* columns
+        con.execute(f"COPY (SELECT '{'a' * 32}' AS event_id, 'acme' AS tenant_id) TO '{folder / 'data.parquet'}' "
+                    "(FORMAT PARQUET)")
+    [row] = curated(tmp_path)
+    assert (row["event_id"], row["tenant_id"]) == ("a" * 32, "acme")
+    assert (row["received_via"], row["received_at"]) == (None, None)
+    sink_at(tmp_path).handle(sqs_event([("m1", json.dumps(record()))]))
+    assert LocalCompactor(tmp_path).compact(DT)["rows"] == 1  # and recompaction replaces it
