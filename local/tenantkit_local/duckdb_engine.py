@@ -110,7 +110,14 @@ class DuckDBEngine:
         one in between.
         """
         self.refresh()
-        self.con.execute("CREATE OR REPLACE TEMP TABLE audit_raw_pinned AS SELECT * FROM audit_raw WHERE dt = ?", [dt])
+        # Row order in the pinned table is irrelevant (every query orders what it needs), and
+        # not preserving it lets DuckDB load it in parallel.
+        self.con.execute("SET preserve_insertion_order = false")
+        try:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE audit_raw_pinned AS SELECT * FROM audit_raw WHERE dt = ?",
+                             [dt])
+        finally:
+            self.con.execute("RESET preserve_insertion_order")
         self.con.execute("CREATE OR REPLACE VIEW audit_raw AS SELECT * FROM audit_raw_pinned")
         self._raw_pinned = True
 
