@@ -447,6 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tenantkit_local.traces import register as register_traces
 
     register_traces(sub)  # `traces [trace id] [--last]`
+
+    from tenantkit_local.redrive import register as register_audit
+
+    register_audit(sub)  # `audit redrive`
     return parser
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from tenantkit_local.querypack import Query, QueryPackError
 
-# The audit record as the raw zone holds it (AuditRecord fields, in order; ts is ISO-8601 text).
+# The audit record as the raw zone holds it (AuditRecord fields, in order; ts is ISO-8601 text),
+# then the sink's provenance.
 RAW_COLUMNS: dict[str, str] = {
     "schema_version": "VARCHAR", "event_id": "VARCHAR", "ts": "VARCHAR", "record_type": "VARCHAR",
     "event_type": "VARCHAR", "outcome": "VARCHAR", "reason": "VARCHAR", "service": "VARCHAR",
@@ -29,9 +30,12 @@ RAW_COLUMNS: dict[str, str] = {
     "latency_ms": "DOUBLE", "agent_name": "VARCHAR", "inference_profile_arn": "VARCHAR",
     "input_tokens": "BIGINT", "output_tokens": "BIGINT", "cold_start": "BOOLEAN",
     "function_request_id": "VARCHAR",
+    # The sink's provenance stamp (tenantkit.audit.sink.PROVENANCE_FIELDS), never the producer's.
+    "received_from": "VARCHAR", "received_via": "VARCHAR", "received_at": "VARCHAR",
 }
-# The curated zone: the same columns, ts as a UTC TIMESTAMP (what the compaction SELECT produces).
-CURATED_COLUMNS: dict[str, str] = {**RAW_COLUMNS, "ts": "TIMESTAMP"}
+# The curated zone: the same columns, ts and received_at as UTC TIMESTAMPs (what the compaction
+# SELECT produces).
+CURATED_COLUMNS: dict[str, str] = {**RAW_COLUMNS, "ts": "TIMESTAMP", "received_at": "TIMESTAMP"}
 RAW_PARTITIONS = {"dt": "VARCHAR", "hour": "VARCHAR"}
 CURATED_PARTITIONS = {"dt": "VARCHAR"}
 RAW_GLOB = "raw/dt=*/hour=*/*.jsonl.gz"
@@ -65,6 +69,11 @@ def _struct(columns: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in columns.items()) + "}"
 
 
+def _cast_column(name: str, kind: str, present: bool) -> str:
+    source = '"' + name + '"' if present else "NULL"
+    return f'CAST({source} AS {kind}) AS "{name}"'
+
+
 def _empty_view(columns: Mapping[str, str]) -> str:
     return "SELECT " + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns.items()) + " WHERE false"
 
@@ -81,6 +90,7 @@ class DuckDBEngine:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self._prepared: dict[str, str] = {}
+        self._raw_pinned = False
         self.refresh()
 
     def __enter__(self) -> DuckDBEngine:
@@ -92,6 +102,44 @@ class DuckDBEngine:
     def close(self) -> None:
         self.con.close()
 
+    def pin_raw_partition(self, dt: str) -> None:
+        """Parse one day of the raw zone once: ``audit_raw`` becomes that day, held in memory.
+
+        Compaction runs two queries over the same day (the curated rows and the rejects); JSON
+        parsing is most of the cost, and both must see the same objects even if the sink adds
+        one in between.
+        """
+        self.refresh()
+        # Row order in the pinned table is irrelevant (every query orders what it needs), and
+        # not preserving it lets DuckDB load it in parallel.
+        self.con.execute("SET preserve_insertion_order = false")
+        try:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE audit_raw_pinned AS SELECT * FROM audit_raw WHERE dt = ?",
+                             [dt])
+        finally:
+            self.con.execute("RESET preserve_insertion_order")
+        self.con.execute("CREATE OR REPLACE VIEW audit_raw AS SELECT * FROM audit_raw_pinned")
+        self._raw_pinned = True
+
+    def narrow_pinned_raw(self, kept_parquet: Path) -> int:
+        """Narrow the pinned day to the rows a rejects query can report; returns how many remain.
+
+        Those are the copies of every ``event_id`` seen more than once, and every row whose
+        ``event_id`` is not among the rows ``kept_parquet`` (the compacted day) holds: a row with
+        a unique, kept ``event_id`` has neither a problem nor a conflicting copy. Equivalent for
+        ``compaction/audit_partition_rejects`` (it partitions by ``event_id``), and most of a
+        day is such rows, so the rejects query reads a few copies instead of the whole day.
+        """
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE audit_raw_suspects AS
+            SELECT event_id FROM audit_raw_pinned GROUP BY event_id HAVING count(*) > 1
+            UNION
+            SELECT event_id FROM audit_raw_pinned
+            WHERE event_id NOT IN (SELECT event_id FROM read_parquet({sql_string(str(kept_parquet))}))""")  # noqa: S608
+        self.con.execute("CREATE OR REPLACE VIEW audit_raw AS SELECT * FROM audit_raw_pinned WHERE event_id IS NULL "
+                         "OR event_id IN (SELECT event_id FROM audit_raw_suspects)")
+        row = self.con.execute("SELECT count(*) FROM audit_raw").fetchone()
+        return int(row[0]) if row else 0
+
     def refresh(self) -> None:
         """(Re)create the views; a zone that has no files yet becomes an empty, typed view."""
         raw = self._source(RAW_GLOB, RAW_COLUMNS, RAW_PARTITIONS, lambda glob: (
@@ -100,7 +148,8 @@ class DuckDBEngine:
         curated = self._source(CURATED_GLOB, CURATED_COLUMNS, CURATED_PARTITIONS, lambda glob: (
             f"read_parquet({glob}, hive_partitioning = true, "
             f"hive_types = {_struct(CURATED_PARTITIONS)}, union_by_name = true)"))
-        self.con.execute(f"CREATE OR REPLACE VIEW audit_raw AS {raw}")
+        if not self._raw_pinned:
+            self.con.execute(f"CREATE OR REPLACE VIEW audit_raw AS {raw}")
         self.con.execute(f"CREATE OR REPLACE VIEW audit_curated AS {curated}")
 
     def _source(self, pattern: str, columns: Mapping[str, str], partitions: Mapping[str, str],
@@ -109,8 +158,14 @@ class DuckDBEngine:
         if not any(self.root.glob(pattern)):
             return _empty_view(every)
         glob = sql_string(str(self.root.resolve() / pattern))
-        names = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in every.items())
+        present = self._columns_of(reader(glob)) if pattern == CURATED_GLOB else set(every)
+        # A curated day written before a column existed (the provenance columns) reads it as
+        # NULL, as Athena does for a Parquet file without a column of the table.
+        names = ", ".join(_cast_column(name, kind, name in present) for name, kind in every.items())
         return f"SELECT {names} FROM {reader(glob)}"  # noqa: S608 - typed names, quoted glob
+
+    def _columns_of(self, relation: str) -> set[str]:
+        return {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}  # noqa: S608 - a reader call over a quoted glob
 
     def sql(self, query: Query) -> str:
         """The DuckDB text of ``query``, transpiled once per file."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,9 +169,10 @@ class LocalStack:
 
         with self._sink_lock:
             self._sequence += 1
+            now_ms = int(time.time() * 1000)  # CloudWatch Logs' ingestion time: the sink bounds ts by it
             payload = {"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": f"/aws/lambda/{function}",
                        "logStream": "local", "subscriptionFilters": [f"{function}Audit"],
-                       "logEvents": [{"id": f"{self._sequence:012d}{i:06d}", "timestamp": 0, "message": line}
+                       "logEvents": [{"id": f"{self._sequence:012d}{i:06d}", "timestamp": now_ms, "message": line}
                                      for i, line in enumerate(lines)]}
             event = {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()}}
             assert self.sink is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tenantkit.audit import AuditRecord
+from tenantkit.audit.sink import PROVENANCE_FIELDS
 from tenantkit_local.events import load_event
 from tenantkit_local.runner import FunctionRunner
 from tenantkit_local.template import function_spec
@@ -27,6 +28,10 @@ def runner(tmp_path: Path) -> FunctionRunner:
     return FunctionRunner(function_spec(ROOT / "template.yaml", "AuditSinkFunction", env_vars=env_vars))
 
 
+def producer_fields(stored: dict) -> dict:
+    return {k: v for k, v in stored.items() if k not in PROVENANCE_FIELDS}
+
+
 def records_under(root: Path, zone: str) -> list[dict]:
     return [json.loads(line) for path in sorted((root / "lake" / zone).rglob("*.jsonl.gz"))
             for line in gzip.decompress(path.read_bytes()).decode().splitlines()]
@@ -36,7 +41,9 @@ def test_cloudwatch_decisions_land_in_the_raw_zone(runner, tmp_path):
     invocation = runner.invoke(load_event(EVENTS / "cloudwatch-authorizer-decisions.json"))
     assert invocation.error_type is None and invocation.response["written"] == 17
     stored = records_under(tmp_path, "raw")
-    assert len(stored) == 17 and all(AuditRecord.model_validate(r) for r in stored)
+    assert len(stored) == 17 and all(AuditRecord.model_validate(producer_fields(r)) for r in stored)
+    assert {r["received_via"] for r in stored} == {"logs"}
+    assert {r["received_from"] for r in stored} == {"/aws/lambda/tenantkit-dev-AuthorizerFunction-AbC123"}
     assert {r["event_type"] for r in stored} == {"authz.allow", "authz.deny", "authz.unauthorized"}
     again = runner.invoke(load_event(EVENTS / "cloudwatch-authorizer-decisions.json"))
     assert again.response == invocation.response and len(records_under(tmp_path, "raw")) == 17

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from support.audit import cloudwatch_event, record, sqs_event
-from tenantkit.audit.sink import AuditSink, SinkEventError
+from tenantkit.audit.sink import PROVENANCE_FIELDS, AuditSink, SinkEventError
 from tenantkit.audit.storage import S3Storage
 from tenantkit_local.cloud import MotoServer
 from tenantkit_local.compaction import LocalCompactor
@@ -62,6 +62,11 @@ def lines_in(storage, prefix: str) -> list[dict]:
             for line in gzip.decompress(storage.get(key)).decode().splitlines() if line]
 
 
+def producer_fields(stored: dict) -> dict:
+    """A raw line without the sink's provenance stamp: what the producer sent."""
+    return {k: v for k, v in stored.items() if k not in PROVENANCE_FIELDS}
+
+
 def test_random_failures_and_redeliveries_lose_nothing_and_double_nothing(bucket, tmp_path):
     rng = random.Random(20261128)
     flaky = FlakyStorage(bucket, rng, failure_rate=0.2)
@@ -100,7 +105,9 @@ def test_random_failures_and_redeliveries_lose_nothing_and_double_nothing(bucket
 
     stored = lines_in(bucket, "raw/")
     assert sorted(r["event_id"] for r in stored) == sorted(valid)  # each exactly once
-    assert {r["event_id"]: r for r in stored} == valid
+    assert {r["event_id"]: producer_fields(r) for r in stored} == valid
+    assert {(r["received_via"], r["received_from"], r["received_at"]) for r in stored} == {
+        ("sqs", "arn:aws:sqs:us-east-1:123456789012:tenantkit-audit", "2026-11-28T12:00:00.000Z")}
     quarantined = lines_in(bucket, "quarantine/")
     assert len(quarantined) == invalid
     assert all(q["reason"] == "schema_invalid" and any("status" in e for e in q["errors"]) for q in quarantined)
@@ -127,11 +134,11 @@ def test_cloudwatch_delivery_is_idempotent_and_skips_foreign_lines(bucket):
     event = cloudwatch_event(messages)
     first = sink.handle(event)
     second = sink.handle(event)  # Lambda retry of the same delivery
-    assert first == second == {"written": 2, "quarantined": 1, "objects": 3}
+    assert first == second == {"written": 2, "quarantined": 1, "duplicates": 0, "conflicts": 0, "objects": 3}
     assert sorted(r["event_id"] for r in lines_in(bucket, "raw/")) == sorted(r["event_id"] for r in records)
     assert len(bucket.list("raw/")) == 2 and len(bucket.list("quarantine/")) == 1
     q = lines_in(bucket, "quarantine/")[0]
-    assert q["source"].startswith("cwl:/aws/lambda/tenantkit-bff/") and "outcome" in q["errors"][0]
+    assert (q["source"], q["received_via"]) == ("/aws/lambda/tenantkit-bff", "logs") and "outcome" in q["errors"][0]
 
 
 def test_objects_are_byte_identical_on_redelivery(bucket):

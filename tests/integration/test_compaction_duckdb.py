@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from tenantkit.audit.schema import AuditRecord
+from tenantkit.audit.sink import PROVENANCE_FIELDS, SOURCE_RANK
 from tenantkit_local import cli
 from tenantkit_local.compaction import LocalCompactor
 from tenantkit_local.duckdb_engine import CURATED_COLUMNS, RAW_COLUMNS, DuckDBEngine
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 DT = "2026-11-28"
 FIELDS = list(AuditRecord.model_fields)
-TIE_BREAK = [f for f in FIELDS if f not in ("event_id", "ts")]
+CONTENT = [f for f in FIELDS if f != "event_id"]  # the last tie-break, in schema order
 TENANTS = ["acme", "globex", "initech", None]
 EVENTS = [("authz.allow", "allow", "verified"), ("authz.deny", "deny", "scope_missing"),
           ("request.completed", "success", "http_200"), ("session.bound", "success", "bound"),
@@ -57,18 +58,26 @@ def raw_lines(root: Path, dt: str) -> list[dict[str, Any]]:
             for line in gzip.decompress(path.read_bytes()).decode().splitlines() if line]
 
 
+def utc_naive(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
+
+
 def typed(record: dict[str, Any]) -> dict[str, Any]:
-    ts = datetime.fromisoformat(record["ts"]).astimezone(UTC).replace(tzinfo=None)
-    return {**record, "ts": ts, "latency_ms": None if record["latency_ms"] is None else float(record["latency_ms"])}
+    provenance = {name: record.get(name) for name in PROVENANCE_FIELDS}
+    return {**record, **provenance, "ts": utc_naive(record["ts"]), "received_at": utc_naive(provenance["received_at"]),
+            "latency_ms": None if record["latency_ms"] is None else float(record["latency_ms"])}
 
 
 def reference_rows(root: Path, dt: str) -> list[dict[str, Any]]:
-    """The documented rule, independently: per event_id the earliest ts, then the smallest remaining
-    columns in schema order (nulls last); rows sorted by tenant_id (nulls last), ts, event_id."""
+    """The documented rule, independently: per event_id the best source (logs, then sqs, then
+    unstamped), then the first stored (earliest received_at, nulls last), then the smallest
+    remaining columns in schema order (nulls last); rows sorted by tenant_id (nulls last), ts,
+    event_id."""
     best: dict[str, dict[str, Any]] = {}
 
     def rank(row: dict[str, Any]) -> tuple:
-        return (row["ts"], *((row[f] is None, row[f]) for f in TIE_BREAK))
+        return (SOURCE_RANK.get(row["received_via"], 2), row["received_at"] is None, row["received_at"] or 0,
+                *((row[f] is None, row[f]) for f in CONTENT))
 
     for row in map(typed, raw_lines(root, dt)):
         current = best.get(row["event_id"])

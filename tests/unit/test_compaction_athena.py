@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from tenantkit.audit.compaction import (
     AthenaCompactor,
@@ -65,19 +65,66 @@ def stubs(clock: FakeTime):
         s3_stub.assert_no_pending_responses()
 
 
-def expect_empty_partition(s3_stub: Stubber) -> None:
-    s3_stub.add_response("list_objects_v2", {"KeyCount": 0, "IsTruncated": False},
-                         {"Bucket": CONFIG.bucket, "Prefix": "lake/curated/dt=2026-11-28/"})
+RUN = f"run-{random.Random(7).getrandbits(64):016x}"
+STAGING = f"lake/curated/_staging/dt={DT}/"
+CURATED = f"lake/curated/dt={DT}/"
+REJECTS_SQL = select_statement(packaged_sql("audit_partition_rejects.sql"))
+REJECTS_HEADER = ["event_id", "problem", "copy_rank", "fingerprint", "ts_text", "received_from", "received_via",
+                  "received_at"]
 
 
-def expect_start(athena_stub: Stubber, query_id: str = "qe-1") -> None:
+def expect_list(s3_stub: Stubber, prefix: str, keys: list[str] = ()) -> None:
+    response = {"IsTruncated": False, "KeyCount": len(keys)}
+    if keys:
+        response["Contents"] = [{"Key": k} for k in keys]
+    s3_stub.add_response("list_objects_v2", response, {"Bucket": CONFIG.bucket, "Prefix": prefix})
+
+
+def expect_delete(s3_stub: Stubber, keys: list[str]) -> None:
+    delete = {"Objects": [{"Key": k} for k in keys], "Quiet": True}
+    s3_stub.add_response("delete_objects", {"Deleted": delete["Objects"]}, {"Bucket": CONFIG.bucket, "Delete": delete})
+
+
+def expect_empty_partition(s3_stub: Stubber, dt: str = DT) -> None:
+    """Step 1: no staging left by an interrupted run."""
+    expect_list(s3_stub, f"lake/curated/_staging/dt={dt}/")
+
+
+def expect_start(athena_stub: Stubber, query_id: str = "qe-1", *, dt: str = DT, run: str = RUN) -> None:
+    location = f"s3://tenantkit-audit-test/lake/curated/_staging/dt={dt}/{run}/"
     athena_stub.add_response("start_query_execution", {"QueryExecutionId": query_id}, {
-        "QueryString": f"UNLOAD (\n{select_statement(packaged_sql())}\n) TO '{LOCATION}' "
+        "QueryString": f"UNLOAD (\n{select_statement(packaged_sql())}\n) TO '{location}' "
                        "WITH (format = 'PARQUET', compression = 'ZSTD')",
         "QueryExecutionContext": {"Database": "tenantkit_audit"},
         "WorkGroup": "tenantkit-audit",
-        "ExecutionParameters": ["'2026-11-28'"],
+        "ExecutionParameters": [f"'{dt}'"],
     })
+
+
+def expect_rejects(athena_stub: Stubber, rows: list[dict[str, str | None]] = (), query_id: str = "qe-r",
+                   *, dt: str = DT) -> None:
+    athena_stub.add_response("start_query_execution", {"QueryExecutionId": query_id}, {
+        "QueryString": REJECTS_SQL, "QueryExecutionContext": {"Database": "tenantkit_audit"},
+        "WorkGroup": "tenantkit-audit", "ExecutionParameters": [f"'{dt}'"]})
+    expect_state(athena_stub, "SUCCEEDED", query_id)
+    header = {"Data": [{"VarCharValue": name} for name in REJECTS_HEADER]}
+    data = [{"Data": [{"VarCharValue": row[n]} if row.get(n) is not None else {} for n in REJECTS_HEADER]}
+            for row in rows]
+    athena_stub.add_response("get_query_results", {"ResultSet": {"Rows": [header, *data]}},
+                             {"QueryExecutionId": query_id})
+
+
+def expect_swap(s3_stub: Stubber, staged: list[str], old: list[str], *, dt: str = DT, run: str = RUN) -> None:
+    staging, curated = f"lake/curated/_staging/dt={dt}/{run}/", f"lake/curated/dt={dt}/"
+    expect_list(s3_stub, staging, [staging + name for name in staged])
+    expect_list(s3_stub, curated, old)
+    for name in staged:
+        s3_stub.add_response("copy_object", {}, {"Bucket": CONFIG.bucket, "Key": f"{curated}{run}-{name}",
+                                                 "CopySource": {"Bucket": CONFIG.bucket, "Key": staging + name}})
+    if staged and old:
+        expect_delete(s3_stub, old)
+    if staged:
+        expect_delete(s3_stub, [staging + name for name in staged])
 
 
 def expect_state(athena_stub: Stubber, state: str, query_id: str = "qe-1", **status: object) -> None:
@@ -87,40 +134,72 @@ def expect_state(athena_stub: Stubber, state: str, query_id: str = "qe-1", **sta
 
 
 def test_the_layer_ships_the_query_pack_sql_byte_for_byte():
-    packaged = ROOT / "layers/tenantkit/tenantkit/audit/sql/compact_audit_partition.sql"
-    assert packaged.read_bytes() == (ROOT / "queries/compaction/compact_audit_partition.sql").read_bytes()
-    assert packaged_sql() == packaged.read_text()
-    assert select_statement(packaged_sql()) == load_query("compaction/compact_audit_partition").sql
+    for name in ("compact_audit_partition", "audit_partition_rejects"):
+        packaged = ROOT / f"layers/tenantkit/tenantkit/audit/sql/{name}.sql"
+        assert packaged.read_bytes() == (ROOT / f"queries/compaction/{name}.sql").read_bytes()
+        assert packaged_sql(f"{name}.sql") == packaged.read_text()
+        assert select_statement(packaged_sql(f"{name}.sql")) == load_query(f"compaction/{name}").sql
 
 
-def test_curated_prefix_is_cleared_then_unload_started_and_polled_to_success(stubs, clock: FakeTime):
+def test_the_new_day_is_staged_then_swapped_in_and_the_old_one_deleted_after(stubs, clock: FakeTime):
     compactor, athena_stub, s3_stub, calls = stubs
-    keys = [f"lake/curated/dt=2026-11-28/part-{i:04d}.parquet" for i in range(1001)]
-    s3_stub.add_response("list_objects_v2", {"IsTruncated": True, "NextContinuationToken": "page-2",
-                                             "Contents": [{"Key": k} for k in keys[:600]]},
-                         {"Bucket": CONFIG.bucket, "Prefix": "lake/curated/dt=2026-11-28/"})
-    s3_stub.add_response("list_objects_v2", {"IsTruncated": False, "Contents": [{"Key": k} for k in keys[600:]]},
-                         {"Bucket": CONFIG.bucket, "Prefix": "lake/curated/dt=2026-11-28/",
-                          "ContinuationToken": "page-2"})
-    for chunk in (keys[:1000], keys[1000:]):
-        delete = {"Objects": [{"Key": k} for k in chunk], "Quiet": True}
-        s3_stub.add_response("delete_objects", {"Deleted": delete["Objects"]},
-                             {"Bucket": CONFIG.bucket, "Delete": delete})
+    stale = [f"{STAGING}run-0000000000000001/part-0.parquet"]
+    expect_list(s3_stub, STAGING, stale)  # an interrupted run's staging: removed first
+    expect_delete(s3_stub, stale)
     expect_start(athena_stub)
     for state in ("QUEUED", "RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"):
         expect_state(athena_stub, state)
+    expect_rejects(athena_stub)
+    old = [f"{CURATED}run-00000000000000aa-part-{i}.parquet" for i in range(3)]
+    expect_swap(s3_stub, ["part-0.parquet", "part-1.parquet"], old)
 
     report = compactor.compact(DT)
 
-    assert calls == ["ListObjectsV2", "ListObjectsV2", "DeleteObjects", "DeleteObjects", "StartQueryExecution",
-                     *["GetQueryExecution"] * 5]
+    assert calls == ["ListObjectsV2", "DeleteObjects", "StartQueryExecution", *["GetQueryExecution"] * 5,
+                     "StartQueryExecution", "GetQueryExecution", "GetQueryResults", "ListObjectsV2", "ListObjectsV2",
+                     "CopyObject", "CopyObject", "DeleteObjects", "DeleteObjects"]
     assert report == {"dt": DT, "query_execution_id": "qe-1", "state": "SUCCEEDED", "data_scanned_bytes": 123456,
-                      "output_location": LOCATION, "deleted_objects": 1001, "duration_ms": report["duration_ms"]}
+                      "output_location": "s3://tenantkit-audit-test/lake/curated/dt=2026-11-28/", "staged_objects": 2,
+                      "deleted_objects": 3, "stale_staging_removed": 1, "kept_previous": False, "quarantined": 0,
+                      "audit_conflicts": 0, "unconvertible": 0, "rejects_truncated": False,
+                      "duration_ms": report["duration_ms"]}
     # exponential backoff with "equal jitter": each wait lies in [step/2, step], step = 1, 2, 4, 8 s
     assert len(clock.sleeps) == 4
     for attempt, waited in enumerate(clock.sleeps):
         assert 2 ** attempt / 2 <= waited <= 2 ** attempt
     assert report["duration_ms"] == round(sum(clock.sleeps) * 1000)
+
+
+def test_an_unload_without_rows_keeps_the_old_day(stubs):
+    compactor, athena_stub, s3_stub, calls = stubs
+    expect_empty_partition(s3_stub)
+    expect_start(athena_stub)
+    expect_state(athena_stub, "SUCCEEDED")
+    expect_rejects(athena_stub)
+    expect_swap(s3_stub, [], [f"{CURATED}run-00000000000000aa-part-0.parquet"])
+    report = compactor.compact(DT)
+    assert report["kept_previous"] is True and report["deleted_objects"] == 0
+    assert "CopyObject" not in calls and "DeleteObjects" not in calls
+
+
+def test_rejects_go_to_the_quarantine_with_the_conflicts_counted(stubs):
+    compactor, athena_stub, s3_stub, _ = stubs
+    kept = {"event_id": "a" * 32, "problem": None, "copy_rank": "1", "fingerprint": "1:1|x", "ts_text": None,
+            "received_from": "/aws/lambda/bff", "received_via": "logs", "received_at": "2026-11-28 10:00:00.000"}
+    forged = {**kept, "copy_rank": "2", "fingerprint": "1:1|y", "received_from": "arn:aws:sqs:q", "received_via": "sqs"}
+    same = {**kept, "copy_rank": "3", "received_from": "arn:aws:sqs:q", "received_via": "sqs"}
+    broken = {**kept, "event_id": "b" * 32, "problem": "ts: not an RFC 3339 instant", "copy_rank": "1",
+              "ts_text": "2026-11-26T25:10:00Z"}
+    expect_empty_partition(s3_stub)
+    expect_start(athena_stub)
+    expect_state(athena_stub, "SUCCEEDED")
+    expect_rejects(athena_stub, [kept, forged, same, broken])
+    s3_stub.add_response("put_object", {}, {
+        "Bucket": CONFIG.bucket, "Key": f"lake/quarantine/dt={DT}/compaction-rejects.jsonl.gz", "Body": ANY,
+        "ContentType": "application/x-ndjson", "ContentEncoding": "gzip"})
+    expect_swap(s3_stub, ["part-0.parquet"], [])
+    report = compactor.compact(DT)
+    assert (report["quarantined"], report["audit_conflicts"], report["unconvertible"]) == (2, 1, 1)
 
 
 def test_failed_query_raises_with_athenas_reason(stubs):
@@ -154,7 +233,7 @@ class MaxJitter(random.Random):
 
 def test_deadline_exceeded_stops_the_query_and_raises(stubs, clock: FakeTime):
     compactor, athena_stub, s3_stub, calls = stubs
-    compactor._rng = MaxJitter()
+    compactor._rng = MaxJitter(7)
     expect_empty_partition(s3_stub)
     expect_start(athena_stub)
     # 60 s budget; waits 1, 2, 4, 8, then capped at 15, 15, 15 (= 60 s); one last look, then stop
@@ -169,7 +248,7 @@ def test_deadline_exceeded_stops_the_query_and_raises(stubs, clock: FakeTime):
 
 def test_the_last_wait_is_cut_to_the_deadline(stubs, clock: FakeTime):
     compactor, athena_stub, s3_stub, _ = stubs
-    compactor._rng = MaxJitter()
+    compactor._rng = MaxJitter(7)
     expect_empty_partition(s3_stub)
     expect_start(athena_stub)
     for _ in range(5):
@@ -190,7 +269,7 @@ class LambdaContext:
 
 def test_the_invocations_remaining_time_bounds_the_wait(stubs, clock: FakeTime):
     compactor, athena_stub, s3_stub, calls = stubs
-    compactor._rng = MaxJitter()
+    compactor._rng = MaxJitter(7)
     expect_empty_partition(s3_stub)
     expect_start(athena_stub)
     for _ in range(4):
@@ -202,29 +281,28 @@ def test_the_invocations_remaining_time_bounds_the_wait(stubs, clock: FakeTime):
     assert calls[-1] == "StopQueryExecution"
 
 
-def test_objects_that_cannot_be_deleted_stop_the_run_before_athena(stubs):
+def test_stale_staging_that_cannot_be_deleted_stops_the_run_before_athena(stubs):
     compactor, _, s3_stub, calls = stubs
-    key = "lake/curated/dt=2026-11-28/part-0.parquet"
-    s3_stub.add_response("list_objects_v2", {"IsTruncated": False, "Contents": [{"Key": key}]},
-                         {"Bucket": CONFIG.bucket, "Prefix": "lake/curated/dt=2026-11-28/"})
+    key = f"{STAGING}run-0000000000000001/part-0.parquet"
+    expect_list(s3_stub, STAGING, [key])
     s3_stub.add_response("delete_objects", {"Errors": [{"Key": key, "Code": "AccessDenied", "Message": "no"}]},
                          {"Bucket": CONFIG.bucket, "Delete": {"Objects": [{"Key": key}], "Quiet": True}})
-    with pytest.raises(CompactionError, match=r"1 curated object\(s\) not deleted, first .*AccessDenied"):
+    with pytest.raises(CompactionError, match=r"1 object\(s\) not deleted, first .*AccessDenied"):
         compactor.compact(DT)
     assert "StartQueryExecution" not in calls
 
 
 def test_catch_up_compacts_each_previous_day_and_reports_failures_after_trying_all(stubs):
     compactor, athena_stub, s3_stub, _ = stubs
+    rng = random.Random(7)
     for dt, query_id, final in (("2026-11-26", "qe-26", "FAILED"), ("2026-11-27", "qe-27", "SUCCEEDED")):
-        s3_stub.add_response("list_objects_v2", {"IsTruncated": False},
-                             {"Bucket": CONFIG.bucket, "Prefix": f"lake/curated/dt={dt}/"})
-        athena_stub.add_response("start_query_execution", {"QueryExecutionId": query_id}, {
-            "QueryString": f"UNLOAD (\n{compactor.select}\n) TO 's3://tenantkit-audit-test/lake/curated/dt={dt}/' "
-                           "WITH (format = 'PARQUET', compression = 'ZSTD')",
-            "QueryExecutionContext": {"Database": "tenantkit_audit"}, "WorkGroup": "tenantkit-audit",
-            "ExecutionParameters": [f"'{dt}'"]})
+        run = f"run-{rng.getrandbits(64):016x}"
+        expect_empty_partition(s3_stub, dt)
+        expect_start(athena_stub, query_id, dt=dt, run=run)
         expect_state(athena_stub, final, query_id, StateChangeReason="boom" if final == "FAILED" else "")
+        if final == "SUCCEEDED":
+            expect_rejects(athena_stub, dt=dt)
+            expect_swap(s3_stub, ["part-0.parquet"], [], dt=dt, run=run)
     with pytest.raises(CompactionError, match=r"1 of 2 partition\(s\) failed; dt=2026-11-26: .*boom"):
         compactor.handle({"mode": "catch_up", "days": 2}, None, now=datetime(2026, 11, 28, 2, 30, tzinfo=UTC))
 
@@ -234,6 +312,8 @@ def test_hourly_event_compacts_the_day_of_its_schedule(stubs):
     expect_empty_partition(s3_stub)
     expect_start(athena_stub)
     expect_state(athena_stub, "SUCCEEDED")
+    expect_rejects(athena_stub)
+    expect_swap(s3_stub, ["part-0.parquet"], [])
     event = json.loads((ROOT / "events/audit_compaction/hourly.json").read_text())
     result = compactor.handle(event, None, now=datetime(2026, 11, 29, 0, 0, 5, tzinfo=UTC))
     assert result["mode"] == "hourly"

@@ -106,9 +106,10 @@ def test_template_schedules_config_and_least_privilege():
     role = load_template(ROOT / "template.yaml")["Resources"]["AuditCompactionRole"]["Properties"]
     statements = next(p for p in role["Policies"] if p["PolicyName"] == "function")["PolicyDocument"]["Statement"]
     statements = [s for s in statements if s["Sid"] != "FailedRunsToFailureQueue"]  # used by Lambda itself
-    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert actions == {
         "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+        "athena:GetQueryResults",
         "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions",
         "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",

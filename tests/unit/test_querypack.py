@@ -8,6 +8,7 @@ import pytest
 import sqlglot
 
 from tenantkit.audit.schema import AuditRecord
+from tenantkit.audit.sink import PROVENANCE_FIELDS
 from tenantkit_local.duckdb_engine import CURATED_COLUMNS, RAW_COLUMNS, QueryTranspileError, to_duckdb
 from tenantkit_local.querypack import (
     QUERIES_DIR,
@@ -58,7 +59,7 @@ def test_the_compaction_query_header():
     query = load_query("compaction/compact_audit_partition")
     assert (query.name, query.tables, query.panel) == ("compact_audit_partition", ("audit_raw",), None)
     assert [(p.name, p.type) for p in query.parameters] == [("dt", "date")]
-    assert "earliest ts" in query.description
+    assert "first stored" in query.description and "whatever their ts" in query.description
     assert not query.sql.lstrip().startswith("--")
 
 
@@ -146,7 +147,9 @@ def test_transpile_failure_names_the_query(tmp_path: Path):
 
 
 def test_local_column_maps_cover_the_audit_record():
-    fields = list(AuditRecord.model_fields)
+    fields = [*AuditRecord.model_fields, *PROVENANCE_FIELDS]
     assert list(RAW_COLUMNS) == fields
     assert list(CURATED_COLUMNS) == fields
     assert RAW_COLUMNS["ts"] == "VARCHAR" and CURATED_COLUMNS["ts"] == "TIMESTAMP"
+    assert RAW_COLUMNS["received_at"] == "VARCHAR" and CURATED_COLUMNS["received_at"] == "TIMESTAMP"
+    assert not set(PROVENANCE_FIELDS) & set(AuditRecord.model_fields)  # a producer can never set them

@@ -21,7 +21,7 @@ resource "aws_athena_workgroup" "audit" {
 
       encryption_configuration {
         encryption_option = local.kms ? "SSE_KMS" : "SSE_S3"
-        kms_key_arn       = local.kms ? var.kms_key_arn : null
+        kms_key_arn       = local.kms ? local.kms_key_arn : null
       }
 
       acl_configuration {

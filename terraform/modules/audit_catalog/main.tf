@@ -21,7 +21,8 @@ locals {
   curated_location    = "s3://${var.lake_bucket_name}/${local.curated_prefix}"
   results_location    = "s3://${var.results_bucket_name}/${local.results_prefix}"
 
-  kms = var.sse_algorithm == "aws:kms"
+  kms         = var.sse_algorithm == "aws:kms"
+  kms_key_arn = var.create_kms_key ? aws_kms_key.audit[0].arn : var.kms_key_arn
 
   # Every AuditRecord field (layers/tenantkit/tenantkit/audit/schema.py), in model order, with
   # its Athena type. The raw zone keeps `ts` as the ISO-8601 text the producers wrote; the
@@ -53,8 +54,18 @@ locals {
     { name = "function_request_id", type = "string", comment = "Lambda request id" },
   ]
 
-  raw_columns     = local.audit_columns
-  curated_columns = [for c in local.audit_columns : c.name == "ts" ? merge(c, { type = "timestamp" }) : c]
+  # The audit sink's provenance stamp (tenantkit.audit.sink.PROVENANCE_FIELDS): set by the sink,
+  # never by a producer (the record schema forbids these names); compaction ranks copies by it.
+  provenance_columns = [
+    { name = "received_from", type = "string", comment = "sink: log group name (CloudWatch Logs) or queue ARN (SQS)" },
+    { name = "received_via", type = "string", comment = "sink: logs or sqs; logs outranks sqs in dedup" },
+    { name = "received_at", type = "string", comment = "sink: the service's arrival time, UTC ISO-8601" },
+  ]
+
+  raw_columns = concat(local.audit_columns, local.provenance_columns)
+  curated_columns = [
+    for c in local.raw_columns : contains(["ts", "received_at"], c.name) ? merge(c, { type = "timestamp" }) : c
+  ]
 
   # Partition projection: Athena computes partition locations from these parameters at query
   # time. Nothing registers partitions (no Glue crawler, no MSCK REPAIR, no ALTER TABLE ADD

@@ -7,7 +7,9 @@ resource "aws_s3_bucket" "this" {
 
   bucket        = each.value
   force_destroy = var.force_destroy
-  tags          = merge(var.tags, { "tenantkit:zone" = each.key == "lake" ? "audit-lake" : "athena-results" })
+  # The lake keeps every object version for the Object Lock retention (integrity.tf).
+  object_lock_enabled = each.key == "lake"
+  tags                = merge(var.tags, { "tenantkit:zone" = each.key == "lake" ? "audit-lake" : "athena-results" })
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {
@@ -45,7 +47,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = var.sse_algorithm
-      kms_master_key_id = local.kms ? var.kms_key_arn : null
+      kms_master_key_id = local.kms ? local.kms_key_arn : null
     }
     # S3 Bucket Keys cut KMS request costs for the many small raw objects.
     bucket_key_enabled = local.kms
@@ -58,7 +60,7 @@ locals {
   bucket_policies = {
     for key, name in local.buckets : key => jsonencode({
       Version = "2012-10-17"
-      Statement = [
+      Statement = concat([
         {
           Sid       = "DenyInsecureTransport"
           Effect    = "Deny"
@@ -81,7 +83,7 @@ locals {
           ]
           Condition = { NumericLessThan = { "s3:TlsVersion" = "1.2" } }
         },
-      ]
+      ], [for s in local.integrity_statements : s if key == "lake"])
     })
   }
 }

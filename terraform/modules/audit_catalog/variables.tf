@@ -105,11 +105,80 @@ variable "kms_key_arn" {
 
   validation {
     condition = (
-      var.sse_algorithm == "aws:kms"
+      var.sse_algorithm == "aws:kms" && !var.create_kms_key
       ? var.kms_key_arn != null && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
       : var.kms_key_arn == null
     )
-    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) when sse_algorithm = \"aws:kms\", and null when sse_algorithm = \"AES256\"."
+    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) when sse_algorithm = \"aws:kms\" without create_kms_key, and null otherwise."
+  }
+}
+
+variable "create_kms_key" {
+  description = "Create a customer managed KMS key (rotation on) for the lake and Athena results; needs sse_algorithm = \"aws:kms\" and kms_key_arn = null."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.create_kms_key || var.sse_algorithm == "aws:kms"
+    error_message = "create_kms_key needs sse_algorithm = \"aws:kms\"."
+  }
+}
+
+variable "kms_reader_arns" {
+  description = "With create_kms_key: IAM principal ARN patterns that read the lake through Athena (decrypt through S3 only)."
+  type        = list(string)
+  default     = []
+}
+
+# --- integrity ----------------------------------------------------------------------------
+
+variable "object_lock_mode" {
+  description = "Default Object Lock retention mode of the lake: GOVERNANCE (a principal with s3:BypassGovernanceRetention can shorten it) or COMPLIANCE (nobody can)."
+  type        = string
+  default     = "GOVERNANCE"
+
+  validation {
+    condition     = contains(["GOVERNANCE", "COMPLIANCE"], var.object_lock_mode)
+    error_message = "object_lock_mode must be \"GOVERNANCE\" or \"COMPLIANCE\"."
+  }
+}
+
+variable "object_lock_retention_days" {
+  description = "Days every object version in the lake is locked after it is written."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.object_lock_retention_days >= 1 && floor(var.object_lock_retention_days) == var.object_lock_retention_days
+    error_message = "object_lock_retention_days must be a whole number >= 1."
+  }
+}
+
+variable "object_lock_bypass_arns" {
+  description = "IAM principal ARN patterns allowed s3:BypassGovernanceRetention on the lake; empty = nobody (the bucket policy denies it)."
+  type        = list(string)
+  default     = []
+}
+
+variable "raw_writer_arns" {
+  description = "IAM principal ARN patterns that may write raw/ (the audit sink's role). SAM names it <stack>-AuditSinkFunctionRole-<suffix>."
+  type        = list(string)
+  default     = ["arn:*:iam::*:role/*-AuditSinkFunctionRole-*"]
+
+  validation {
+    condition     = length(var.raw_writer_arns) > 0 && alltrue([for a in var.raw_writer_arns : startswith(a, "arn:")])
+    error_message = "raw_writer_arns must list at least one IAM principal ARN (pattern)."
+  }
+}
+
+variable "curated_writer_arns" {
+  description = "IAM principal ARN patterns that may write and delete curated/ (the compaction role, which Athena UNLOAD writes as)."
+  type        = list(string)
+  default     = ["arn:*:iam::*:role/*-AuditCompactionFunctionRole-*"]
+
+  validation {
+    condition     = length(var.curated_writer_arns) > 0 && alltrue([for a in var.curated_writer_arns : startswith(a, "arn:")])
+    error_message = "curated_writer_arns must list at least one IAM principal ARN (pattern)."
   }
 }
 

@@ -21,6 +21,11 @@ module "audit_catalog" {
   curated_glacier_ir_transition_days = var.curated_glacier_ir_transition_days
   bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff_per_query
   force_destroy                      = var.force_destroy
+  create_kms_key                     = var.create_kms_key
+  object_lock_mode                   = var.object_lock_mode
+  object_lock_retention_days         = var.object_lock_retention_days
+  raw_writer_arns                    = var.audit_sink_role_arns
+  curated_writer_arns                = var.audit_compaction_role_arns
 }
 
 # Every queries/<pack>/<name>.sql as an Athena named query in the audit workgroup and database:

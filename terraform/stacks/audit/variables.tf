@@ -95,6 +95,36 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "create_kms_key" {
+  description = "Create a customer managed KMS key for the lake and Athena results (with sse_algorithm = aws:kms, kms_key_arn = null)."
+  type        = bool
+  default     = false
+}
+
+variable "object_lock_mode" {
+  description = "Object Lock default retention mode of the lake: GOVERNANCE or COMPLIANCE."
+  type        = string
+  default     = "GOVERNANCE"
+}
+
+variable "object_lock_retention_days" {
+  description = "Days every lake object version is locked after it is written."
+  type        = number
+  default     = 14
+}
+
+variable "audit_sink_role_arns" {
+  description = "IAM role ARN patterns of the audit sink (the only writers of raw/). Default: the SAM app's generated role name."
+  type        = list(string)
+  default     = ["arn:*:iam::*:role/*-AuditSinkFunctionRole-*"]
+}
+
+variable "audit_compaction_role_arns" {
+  description = "IAM role ARN patterns of compaction (the only writers of curated/). Default: the SAM app's generated role name."
+  type        = list(string)
+  default     = ["arn:*:iam::*:role/*-AuditCompactionFunctionRole-*"]
+}
+
 variable "force_destroy" {
   description = "Allow destroying non-empty buckets (throwaway environments only)."
   type        = bool

@@ -1,15 +1,29 @@
 """Compaction on Athena: one UTC day of the raw zone becomes the curated Parquet partition.
 
-Orchestration only; the rules live in the query pack's SQL (``queries/compaction/
-compact_audit_partition.sql``, shipped here byte-identical as ``sql/compact_audit_partition.sql``):
-typed columns, one row per ``event_id``, sorted by ``tenant_id, ts, event_id``. For a day ``dt``:
+Orchestration only; the rules live in the query pack's SQL (``queries/compaction/``, shipped
+here byte-identical under ``sql/``): ``compact_audit_partition`` (typed columns and provenance,
+one row per ``event_id`` ranked by source then first stored, sorted by ``tenant_id, ts,
+event_id``) and ``audit_partition_rejects`` (what is left out, for the quarantine). For a day
+``dt``, with ``run`` a fresh id:
 
-1. delete every object under ``<prefix>curated/dt=<dt>/`` (UNLOAD refuses a non-empty target,
-   and a rerun must replace, never add: this is what makes compaction idempotent);
-2. ``UNLOAD (<the SELECT>) TO 's3://<bucket>/<prefix>curated/dt=<dt>/' WITH (format = 'PARQUET',
-   compression = 'ZSTD')`` in the configured workgroup, ``dt`` passed as an execution parameter;
-3. poll ``GetQueryExecution`` with exponential backoff and jitter until a final state or the
-   deadline (then the query is stopped, so it cannot write into a partition a rerun clears).
+1. remove what an interrupted run left under ``<prefix>curated/_staging/dt=<dt>/``;
+2. ``UNLOAD (<the SELECT>) TO 's3://<bucket>/<prefix>curated/_staging/dt=<dt>/<run>/'`` (Parquet,
+   ZSTD), ``dt`` passed as an execution parameter; poll ``GetQueryExecution`` with backoff and
+   jitter until a final state or the deadline (then the query is stopped);
+3. run the rejects SELECT, read its rows and write them to
+   ``<prefix>quarantine/dt=<dt>/compaction-rejects.jsonl.gz`` (unconvertible records,
+   ``audit.conflict`` copies); the count goes to the log line the conflict alarm reads;
+4. swap: copy each staged object into ``curated/dt=<dt>/<run>-<name>``, then delete the day's
+   objects that are not of this run, then the staging objects.
+
+Why this order: the curated table uses partition projection, so readers always read the fixed
+location ``curated/dt=<dt>/``; S3 has no multi-object rename. Writing the new objects in first
+and deleting the old ones second means that at every instant, and after a crash at any step,
+readers see every row of the old day or every row of the new day (during the swap, briefly,
+both: an ``event_id`` may appear twice until the deletes finish or the next run converges),
+never an empty or partial day. The day is never cleared before the new one exists: an UNLOAD
+that yields no rows keeps the old day (``kept_previous``), because raw objects expire and the
+curated day is then the only record.
 
 Schedules: hourly, today's day (UTC, from the scheduled event's ``time``); daily catch-up with
 ``{"mode": "catch_up", "days": N}`` recompacts the N previous days so late records land.
@@ -36,11 +50,13 @@ from tenantkit.audit.exceptions import (
     CompactionTimeoutError,
 )
 from tenantkit.aws import jittered_backoff
+from tenantkit.audit.rejects import REJECTS_SQL_FILE, Rejects, quarantine_key, rejects_from_rows
 from tenantkit.config import env_number, env_required
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.observability.settings import ObservabilitySettings
 
 SQL_FILE = "compact_audit_partition.sql"
+MAX_REJECT_ROWS = 10_000  # read back per day; more is reported as truncated (the count still alarms)
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 MAX_CATCH_UP_DAYS = 31
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
@@ -59,9 +75,9 @@ def validate_dt(value: object) -> str:
     return value
 
 
-def packaged_sql() -> str:
-    """The query-pack file as shipped in the layer (header included)."""
-    return resources.files("tenantkit.audit").joinpath("sql", SQL_FILE).read_text(encoding="utf-8")
+def packaged_sql(name: str = SQL_FILE) -> str:
+    """A query-pack file as shipped in the layer (header included)."""
+    return resources.files("tenantkit.audit").joinpath("sql", name).read_text(encoding="utf-8")
 
 
 def select_statement(text: str) -> str:
@@ -136,6 +152,10 @@ class CompactionConfig:
     def curated_location(self, dt: str) -> str:
         return f"s3://{self.bucket}/{self.curated_prefix(dt)}"
 
+    def staging_prefix(self, dt: str) -> str:
+        """Beside the partitions, under no projected location: readers never see it."""
+        return f"{self.prefix}curated/_staging/dt={validate_dt(dt)}/"
+
 
 class AthenaCompactor:
     """Compacts partitions with Athena UNLOAD. Clients are created on first use (cold start)."""
@@ -148,6 +168,7 @@ class AthenaCompactor:
         self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
         self.first_delay, self.max_delay = first_delay, max_delay
         self.select = select_statement(packaged_sql())
+        self.rejects_select = select_statement(packaged_sql(REJECTS_SQL_FILE))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AthenaCompactor:
@@ -190,10 +211,49 @@ class AthenaCompactor:
         started = self._clock()
         own_deadline = started + self.config.max_wait_seconds
         deadline = own_deadline if deadline is None else min(deadline, own_deadline)
-        deleted = self.clear_partition(dt)
-        location = self.config.curated_location(dt)
+        run = self._new_run_id()
+        stale = self.delete_keys(dt, self.list_keys(self.config.staging_prefix(dt)))
+        staging = f"{self.config.staging_prefix(dt)}{run}/"
+        location = f"s3://{self.config.bucket}/{staging}"
+        query_id, execution = self.run_query(dt, unload_statement(self.select, location), deadline)
+        rejects = self.read_rejects(dt, deadline)
+        if rejects.lines:
+            self.s3.put_object(Bucket=self.config.bucket, Key=self.config.prefix + quarantine_key(dt),
+                               Body=rejects.gzip(), ContentType="application/x-ndjson", ContentEncoding="gzip")
+        staged = self.list_keys(staging)
+        old = self.list_keys(self.config.curated_prefix(dt))
+        kept_previous = not staged and bool(old)
+        copied = deleted = 0
+        if staged:
+            target = self.config.curated_prefix(dt)
+            for key in staged:  # 1. the new day beside the old one
+                self.s3.copy_object(Bucket=self.config.bucket, CopySource={"Bucket": self.config.bucket, "Key": key},
+                                    Key=f"{target}{run}-{key[len(staging):].replace('/', '-')}")
+                copied += 1
+            # 2. then the old day goes (objects of this run stay)
+            deleted = self.delete_keys(dt, [k for k in old if not k[len(target):].startswith(f"{run}-")])
+        self.delete_keys(dt, staged)
+        return {
+            "dt": dt,
+            "query_execution_id": query_id,
+            "state": execution.get("Status", {}).get("State", "UNKNOWN"),
+            "data_scanned_bytes": int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)),
+            "output_location": self.config.curated_location(dt),
+            "staged_objects": copied,
+            "deleted_objects": deleted,
+            "stale_staging_removed": stale,
+            "kept_previous": kept_previous,
+            "quarantined": len(rejects.lines),
+            "audit_conflicts": rejects.conflicts,
+            "unconvertible": rejects.unconvertible,
+            "rejects_truncated": rejects.truncated,
+            "duration_ms": round((self._clock() - started) * 1000),
+        }
+
+    def run_query(self, dt: str, statement: str, deadline: float) -> tuple[str, dict[str, Any]]:
+        """Start ``statement`` with ``dt`` as its parameter and wait until it SUCCEEDED (else raise)."""
         response = self.athena.start_query_execution(
-            QueryString=unload_statement(self.select, location),
+            QueryString=statement,
             QueryExecutionContext={"Database": self.config.database},
             WorkGroup=self.config.workgroup,
             ExecutionParameters=[f"'{dt}'"],  # a string literal: dt is validated YYYY-MM-DD
@@ -206,31 +266,49 @@ class AthenaCompactor:
             error = status.get("AthenaError") or {}
             reason = status.get("StateChangeReason") or error.get("ErrorMessage") or "no reason given"
             raise CompactionQueryError(dt, query_id, state, reason)
-        return {
-            "dt": dt,
-            "query_execution_id": query_id,
-            "state": state,
-            "data_scanned_bytes": int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)),
-            "output_location": location,
-            "deleted_objects": deleted,
-            "duration_ms": round((self._clock() - started) * 1000),
-        }
+        return query_id, execution
 
-    def clear_partition(self, dt: str) -> int:
-        """Delete everything under the day's curated prefix; returns how many objects went."""
-        prefix = self.config.curated_prefix(dt)
+    def read_rejects(self, dt: str, deadline: float) -> Rejects:
+        """The rejects SELECT's rows (at most ``MAX_REJECT_ROWS``) as quarantine entries."""
+        query_id, _ = self.run_query(dt, self.rejects_select, deadline)
+        rows: list[dict[str, Any]] = []
+        names: list[str] = []
+        truncated = False
+        for page in self.athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
+            for row in page.get("ResultSet", {}).get("Rows", []):
+                values = [cell.get("VarCharValue") for cell in row.get("Data", [])]
+                if not names:
+                    names = [str(v) for v in values]  # the first row of the first page is the header
+                    continue
+                if len(rows) >= MAX_REJECT_ROWS:
+                    truncated = True
+                    break
+                rows.append(dict(zip(names, values, strict=False)))
+            if truncated:
+                break
+        rejects = rejects_from_rows(dt, rows)
+        rejects.truncated = truncated
+        return rejects
+
+    def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.config.bucket, Prefix=prefix):
             keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def delete_keys(self, dt: str, keys: list[str]) -> int:
         for start in range(0, len(keys), 1000):
             chunk = keys[start:start + 1000]
             result = self.s3.delete_objects(Bucket=self.config.bucket,
                                             Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
             if result.get("Errors"):
                 first = result["Errors"][0]
-                raise CompactionError(f"dt={dt}: {len(result['Errors'])} curated object(s) not deleted, "
+                raise CompactionError(f"dt={dt}: {len(result['Errors'])} object(s) not deleted, "
                                       f"first {first.get('Key')}: {first.get('Code')}")
         return len(keys)
+
+    def _new_run_id(self) -> str:
+        return f"run-{self._rng.getrandbits(64):016x}"
 
     def wait(self, dt: str, query_id: str, deadline: float) -> dict[str, Any]:
         started, attempt = self._clock(), 0

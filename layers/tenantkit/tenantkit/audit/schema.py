@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tenantkit.identifiers import AUDIT_ID
 
@@ -92,6 +92,30 @@ class AuditRecord(BaseModel):
     output_tokens: int | None = Field(default=None, ge=0)
     cold_start: bool | None = None
     function_request_id: str | None = Field(default=None, max_length=128)
+
+    @field_validator("ts")
+    @classmethod
+    def _ts_is_a_real_instant(cls, value: str) -> str:
+        # The pattern admits 25:10 and Feb 30; only a calendar parse proves the instant exists.
+        parse_ts(value)
+        return value
+
+
+class IngestedAuditRecord(AuditRecord):
+    """What the audit sink accepts: ``event_id`` and ``ts`` are the producer's, never filled in.
+
+    The producer-side model keeps its defaults (``emit_audit`` stamps both at emit time); at the
+    sink a default would invent an identity (a record sent twice without an id would become two
+    rows) or an instant (the arrival time posing as the event time).
+    """
+
+    event_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Unique per record; the dedup key of compaction")
+    ts: str = Field(pattern=_TS, description="UTC, ISO-8601, Z suffix")
+
+
+def parse_ts(value: str) -> datetime:
+    """``ts`` as an aware UTC datetime; ``ValueError`` for an instant that does not exist."""
+    return datetime.fromisoformat(value)
 
 
 def audit_json_schema() -> dict[str, object]:

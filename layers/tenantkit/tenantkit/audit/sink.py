@@ -1,18 +1,27 @@
-"""The audit sink: audit shadow-log lines in, the raw zone out. Nothing lost, nothing doubled.
+"""The audit sink: audit shadow-log lines in, the raw zone out. Nothing lost, nothing doubled,
+nothing invented, nothing forged in place of a genuine record.
 
 Sources: CloudWatch Logs subscription events (gzip + base64, filtered to
 ``record_type = "audit"``) and SQS batches (producers outside Lambda logs; a body is one
 record, a JSON array of records, or JSON lines). Each line is validated against the audit
-schema:
+schema as the producer sent it (``IngestedAuditRecord``: ``event_id`` and ``ts`` required, never
+filled in; ``ts`` a real instant):
 
 * valid records go to ``raw/dt=YYYY-MM-DD/hour=HH/<batch key>.jsonl.gz`` (partitioned by the
-  record's own ``ts``), one object per batch and hour;
-* invalid records go to ``quarantine/dt=<arrival day>/<batch key>.jsonl.gz`` with the reason;
-  they never block the batch and are never dropped silently.
+  record's own ``ts``), one object per batch and hour, each line stamped with its provenance
+  (``received_from``, ``received_via``, ``received_at``: see ``Provenance``). The schema forbids
+  those names, so a producer cannot set them;
+* anything else goes to ``quarantine/dt=<arrival day>/<batch key>.jsonl.gz`` with a field-level
+  reason: ``schema_invalid`` (missing or invalid fields), ``ts_out_of_bounds`` (later than the
+  arrival plus the allowed skew, or older than the retention before it), ``source_untrusted``
+  (a log group that is not subscribed) and ``audit.conflict`` (a second copy of an ``event_id``
+  with other content in the same batch; conflicts across batches are found by compaction).
+  Nothing blocks the batch, nothing is dropped silently; identical copies are skipped silently.
 
 Object keys derive from the batch (the CloudWatch Logs event ids, the SQS message id) and the
-bytes are deterministic (gzip without a timestamp), so a redelivered batch overwrites its own
-objects instead of adding duplicates. Compaction then dedups by ``event_id`` anyway.
+bytes are deterministic (gzip without a timestamp; ``received_at`` is the service's own arrival
+time, not the sink's clock), so a redelivered batch overwrites its own objects with the same
+bytes instead of adding duplicates. Compaction then dedups by ``event_id`` anyway.
 """
 
 from __future__ import annotations
@@ -31,13 +40,51 @@ from typing import Any
 from pydantic import ValidationError
 
 from tenantkit.audit.exceptions import SinkEventError
-from tenantkit.audit.schema import AuditRecord
+from tenantkit.audit.schema import AuditRecord, IngestedAuditRecord, parse_ts
 from tenantkit.audit.storage import AuditStorage, storage_from_uri
 from tenantkit.observability import get_logger
 from tenantkit.observability.redaction import redact_text
 from tenantkit.observability.settings import ObservabilitySettings
 
 MAX_QUARANTINE_RAW = 8192
+PROVENANCE_FIELDS = ("received_from", "received_via", "received_at")
+# Dedup rank of each path (lower wins): a record read from the authorizer's or BFF's own log
+# group outranks any copy that came through the queue. Mirrored in the compaction SQL.
+SOURCE_RANK = {"logs": 0, "sqs": 1}
+DEFAULT_MAX_SKEW_SECONDS = 300
+DEFAULT_MAX_AGE_DAYS = 14  # the raw zone's default retention (terraform raw_retention_days)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a delivery came from, as the sink saw it (never as the producer claims).
+
+    ``received_from``: the log group name (CloudWatch Logs) or the queue ARN (SQS);
+    ``received_via``: ``logs`` or ``sqs``. ``received_at`` is per line (``Arrival``).
+    """
+
+    received_from: str
+    received_via: str
+
+
+@dataclass(frozen=True, slots=True)
+class SinkLimits:
+    """How far ``ts`` may lie from the record's arrival time."""
+
+    max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS
+    # CloudWatch Logs groups whose deliveries are trusted; empty = every group (local runs).
+    log_groups: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> SinkLimits:
+        from tenantkit.config import env_number
+
+        env = dict(os.environ if environ is None else environ)
+        groups = frozenset(g.strip() for g in env.get("AUDIT_LOG_GROUPS", "").split(",") if g.strip())
+        return cls(max_skew_seconds=env_number(env, "AUDIT_MAX_CLOCK_SKEW_SECONDS", DEFAULT_MAX_SKEW_SECONDS, 0, 3600),
+                   max_age_days=env_number(env, "AUDIT_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS, 1, 3650),
+                   log_groups=groups)
 
 
 @dataclass
@@ -45,7 +92,17 @@ class IngestResult:
     written: int = 0
     quarantined: int = 0
     skipped: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
     objects: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.written += other.written
+        self.quarantined += other.quarantined
+        self.skipped += other.skipped
+        self.duplicates += other.duplicates
+        self.conflicts += other.conflicts
+        self.objects.extend(other.objects)
 
 
 def deterministic_gzip(lines: list[str]) -> bytes:
@@ -57,46 +114,91 @@ def batch_key(*parts: object) -> str:
 
 
 class AuditSink:
-    def __init__(self, storage: AuditStorage, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, storage: AuditStorage, *, clock: Callable[[], float] = time.time,
+                 limits: SinkLimits | None = None) -> None:
         self.storage = storage
         self._clock = clock
+        self.limits = limits or SinkLimits()
+        self.last_sqs_result = IngestResult()
 
     @classmethod
     def from_env(cls) -> AuditSink:
-        """``AUDIT_STORE`` = ``s3://bucket/prefix`` or a directory (default ``.tenantkit/audit``)."""
+        """``AUDIT_STORE`` = ``s3://bucket/prefix`` or a directory (default ``.tenantkit/audit``);
+        ``AUDIT_LOG_GROUPS``, ``AUDIT_MAX_CLOCK_SKEW_SECONDS``, ``AUDIT_MAX_AGE_DAYS``: ``SinkLimits``."""
         ObservabilitySettings.from_env()  # a bad logging setting fails here, at init
-        return cls(storage_from_uri(os.environ.get("AUDIT_STORE")))
+        return cls(storage_from_uri(os.environ.get("AUDIT_STORE")), limits=SinkLimits.from_env())
 
-    def ingest(self, lines: Iterable[str], *, key: str, source: str, strict: bool = True) -> IngestResult:
+    def ingest(self, lines: Iterable[str | tuple[str, float | None]], *, key: str, source: str | Provenance,
+               strict: bool = True) -> IngestResult:
         """Validate ``lines`` and write them under keys derived from ``key``.
 
-        ``strict``: every line is meant to be an audit record (SQS), so anything invalid is
-        quarantined; otherwise (CloudWatch Logs) lines that are not audit records are skipped.
+        A line is text, or ``(text, arrival)`` with ``arrival`` the service's arrival time in
+        epoch seconds (the sink's clock when ``None``). ``strict``: every line is meant to be an
+        audit record (SQS), so anything invalid is quarantined; otherwise (CloudWatch Logs) lines
+        that are not audit records are skipped.
         """
+        provenance = source if isinstance(source, Provenance) else Provenance(source, "sqs")
         result = IngestResult()
         partitions: dict[tuple[str, str], list[str]] = {}
         quarantine: list[str] = []
-        for line in lines:
-            text = line.strip()
+        kept: dict[str, tuple[str, str]] = {}  # event_id -> (producer JSON, received_at)
+        stamp_from = ',"received_from":' + json.dumps(provenance.received_from) + \
+            ',"received_via":' + json.dumps(provenance.received_via) + ',"received_at":"'
+        untrusted = (provenance.received_via == "logs" and bool(self.limits.log_groups)
+                     and provenance.received_from not in self.limits.log_groups)
+        skew, max_age = self.limits.max_skew_seconds, self.limits.max_age_days * 86400
+        arrivals: dict[float, str] = {}
+        seconds: dict[int, str] = {}  # whole-second prefixes: a delivery spans few seconds, many events
+        for item in lines:
+            text, arrival = (item, None) if isinstance(item, str) else item
+            text = text.strip()
             if not text:
                 continue
+            arrival = self._clock() if arrival is None else arrival
+            received_at = arrivals.get(arrival) or arrivals.setdefault(arrival, _iso_ms(arrival, seconds))
             try:
-                record = AuditRecord.model_validate_json(text)
+                record = IngestedAuditRecord.model_validate_json(text)
             except ValidationError as exc:
                 if not strict and _is_foreign_line(text):
                     result.skipped += 1  # a log line that is not an audit record at all
                     continue
-                quarantine.append(_quarantine_line(text, exc, source))
+                quarantine.append(_quarantine(text, "schema_invalid", _field_errors(exc), provenance, received_at))
                 continue
-            partitions.setdefault((record.ts[:10], record.ts[11:13]), []).append(record.model_dump_json())
+            if untrusted:
+                quarantine.append(_quarantine(text, "source_untrusted", [
+                    "received_from: this log group is not subscribed to the audit sink"], provenance, received_at,
+                    record.event_id))
+                continue
+            lag = arrival - parse_ts(record.ts).timestamp()
+            if lag < -skew or lag > max_age:
+                problem = (f"ts: later than its arrival ({received_at}) plus {skew:g} s" if lag < 0 else
+                           f"ts: older than {self.limits.max_age_days:g} days before its arrival ({received_at})")
+                quarantine.append(_quarantine(text, "ts_out_of_bounds", [problem], provenance, received_at,
+                                              record.event_id))
+                continue
+            body = record.model_dump_json()
+            first = kept.get(record.event_id)
+            if first is not None:
+                if first[0] == body:
+                    result.duplicates += 1  # an identical copy: silent
+                else:
+                    result.conflicts += 1
+                    quarantine.append(conflict_line(record.event_id, json.loads(first[0]), json.loads(body),
+                                                    kept_source=(provenance.received_from, first[1]),
+                                                    rejected_source=(provenance.received_from, received_at)))
+                continue
+            kept[record.event_id] = (body, received_at)
+            partitions.setdefault((record.ts[:10], record.ts[11:13]), []).append(
+                body[:-1] + stamp_from + received_at + '"}')
         for (dt, hour), records in sorted(partitions.items()):
             object_key = f"raw/dt={dt}/hour={hour}/{key}.jsonl.gz"
             self.storage.put(object_key, deterministic_gzip(records))
             result.written += len(records)
             result.objects.append(object_key)
         if quarantine:
-            arrival = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%d")
-            object_key = f"quarantine/dt={arrival}/{key}.jsonl.gz"
+            # The day of the batch's first arrival, not of this attempt: a redelivery overwrites.
+            arrival_day = next(iter(arrivals.values()), _iso_ms(self._clock()))[:10]
+            object_key = f"quarantine/dt={arrival_day}/{key}.jsonl.gz"
             self.storage.put(object_key, deterministic_gzip(quarantine))
             result.quarantined = len(quarantine)
             result.objects.append(object_key)
@@ -127,24 +229,59 @@ class AuditSink:
         events = payload.get("logEvents") or []
         key = batch_key(payload.get("logGroup"), payload.get("logStream"),
                         events[0].get("id") if events else "", events[-1].get("id") if events else "", len(events))
-        result = self.ingest((e.get("message", "") for e in events), key=key, strict=False,
-                             source=f"cwl:{payload.get('logGroup')}/{payload.get('logStream')}")
-        get_logger().info("audit batch stored", extra={"source": "cloudwatch", "written": result.written,
-                                                       "quarantined": result.quarantined, "skipped": result.skipped})
-        return {"written": result.written, "quarantined": result.quarantined, "objects": len(result.objects)}
+        provenance = Provenance(str(payload.get("logGroup") or ""), "logs")
+        result = self.ingest(((e.get("message", ""), _epoch_ms(e.get("timestamp"))) for e in events),
+                             key=key, strict=False, source=provenance)
+        self._report("cloudwatch", result)
+        return {"written": result.written, "quarantined": result.quarantined, "duplicates": result.duplicates,
+                "conflicts": result.conflicts, "objects": len(result.objects)}
 
     def handle_sqs(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Powertools batch processing: a message whose write fails is reported, the rest are not redone."""
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
         from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+        total = IngestResult()
+
         def record_handler(record: SQSRecord) -> IngestResult:
-            return self.ingest(_sqs_lines(record.body), key=f"sqs-{record.message_id}",
-                               source=f"sqs:{record.event_source_arn}")
+            sent = _epoch_ms(record.raw_event.get("attributes", {}).get("SentTimestamp"))
+            result = self.ingest(((line, sent) for line in _sqs_lines(record.body)),
+                                 key=f"sqs-{record.message_id}",
+                                 source=Provenance(str(record.event_source_arn or ""), "sqs"))
+            total.add(result)
+            return result
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                             context=context))
+        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                            context=context)
+        self._report("sqs", total)
+        self.last_sqs_result = total  # the counts behind the response (``tenantkit audit redrive``)
+        return response
+
+    def _report(self, source: str, result: IngestResult) -> None:
+        # audit_conflicts feeds the AuditConflicts metric filter (template.yaml) and its alarm.
+        get_logger().info("audit batch stored", extra={
+            "source": source, "written": result.written, "quarantined": result.quarantined,
+            "skipped": result.skipped, "duplicates": result.duplicates, "audit_conflicts": result.conflicts})
+
+
+def _epoch_ms(value: Any) -> float | None:
+    """A service timestamp (epoch milliseconds, number or text) as epoch seconds; None if absent."""
+    try:
+        millis = int(value)
+    except (TypeError, ValueError):
+        return None
+    return millis / 1000 if millis > 0 else None
+
+
+def _iso_ms(epoch_seconds: float, prefixes: dict[int, str] | None = None) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``; ``prefixes`` caches the formatted second across calls."""
+    second, millis = divmod(round(epoch_seconds * 1000), 1000)
+    cache = {} if prefixes is None else prefixes
+    prefix = cache.get(second)
+    if prefix is None:
+        prefix = cache[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{prefix}.{millis:03d}Z"
 
 
 def _well_formed(payload: dict[str, Any]) -> bool:
@@ -184,8 +321,33 @@ def _is_foreign_line(text: str) -> bool:
     return not (isinstance(value, dict) and value.get("record_type") == "audit")
 
 
-def _quarantine_line(text: str, error: ValidationError, source: str) -> str:
+def _field_errors(error: ValidationError) -> list[str]:
     # Field locations and messages only: pydantic's error text would echo the input values.
-    problems = [f"{'.'.join(str(p) for p in e['loc']) or '<record>'}: {e['msg']}" for e in error.errors()][:10]
-    return json.dumps({"reason": "schema_invalid", "errors": problems, "source": source,
-                       "raw": redact_text(text[:MAX_QUARANTINE_RAW])}, separators=(",", ":"))
+    return [f"{'.'.join(str(p) for p in e['loc']) or '<record>'}: {e['msg']}" for e in error.errors()][:10]
+
+
+def _quarantine(text: str, reason: str, errors: list[str], provenance: Provenance, received_at: str,
+                event_id: str | None = None) -> str:
+    entry: dict[str, Any] = {"reason": reason, "errors": errors, "source": provenance.received_from,
+                             "received_via": provenance.received_via, "received_at": received_at}
+    if event_id is not None:
+        entry["event_id"] = event_id
+    entry["raw"] = redact_text(text[:MAX_QUARANTINE_RAW])
+    return json.dumps(entry, separators=(",", ":"))
+
+
+def conflict_line(event_id: str, kept: dict[str, Any], rejected: dict[str, Any], *,
+                  kept_source: tuple[str, str], rejected_source: tuple[str, str]) -> str:
+    """An ``audit.conflict`` quarantine entry: a copy of ``event_id`` that differs from the kept record.
+
+    Names the fields that differ, never their values (the kept record is in the raw zone; the
+    rejected copy's text is kept, redacted, for the investigation).
+    """
+    fields = [name for name in AuditRecord.model_fields if kept.get(name) != rejected.get(name)]
+    return json.dumps({
+        "reason": "audit.conflict", "event_id": event_id,
+        "errors": [f"{name}: differs from the kept copy" for name in fields],
+        "kept": {"received_from": kept_source[0], "received_at": kept_source[1]},
+        "source": rejected_source[0], "received_at": rejected_source[1],
+        "raw": redact_text(json.dumps(rejected, separators=(",", ":"))[:MAX_QUARANTINE_RAW]),
+    }, separators=(",", ":"))

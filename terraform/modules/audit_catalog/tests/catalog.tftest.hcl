@@ -131,8 +131,9 @@ run "columns_match_the_audit_record" {
       "service", "app_id", "tenant_id", "principal_id", "principal_type", "session_id",
       "correlation_id", "route", "status", "latency_ms", "agent_name", "inference_profile_arn",
       "input_tokens", "output_tokens", "cold_start", "function_request_id",
+      "received_from", "received_via", "received_at",
     ]
-    error_message = "raw columns must be every AuditRecord field, in model order"
+    error_message = "raw columns must be every AuditRecord field, in model order, then the sink's provenance"
   }
   assert {
     condition = (
@@ -160,6 +161,7 @@ run "columns_match_the_audit_record" {
       if c.type != "string"
       } == {
       ts            = "timestamp"
+      received_at   = "timestamp"
       status        = "int"
       latency_ms    = "double"
       input_tokens  = "bigint"

@@ -24,6 +24,8 @@ variables {
   # Test-only values (not module variables): the exported schema and the JSON type -> Athena
   # type compatibility table.
   audit_schema = jsondecode(file("../../../docs/schemas/audit-record.schema.json"))
+  # The sink's provenance columns (tenantkit.audit.sink.PROVENANCE_FIELDS): not producer fields.
+  provenance = ["received_from", "received_via", "received_at"]
   athena_types = {
     string  = ["string"]
     integer = ["int", "bigint"]
@@ -38,21 +40,21 @@ run "columns_match_exported_json_schema" {
   assert {
     condition = (
       toset([for c in aws_glue_catalog_table.raw.storage_descriptor[0].columns : c.name])
-      == toset(keys(var.audit_schema.properties))
+      == setunion(toset(keys(var.audit_schema.properties)), var.provenance)
     )
-    error_message = "raw columns must be exactly the properties of docs/schemas/audit-record.schema.json"
+    error_message = "raw columns must be exactly the properties of docs/schemas/audit-record.schema.json plus the sink's provenance"
   }
   assert {
     condition = (
       toset([for c in aws_glue_catalog_table.curated.storage_descriptor[0].columns : c.name])
-      == toset(keys(var.audit_schema.properties))
+      == setunion(toset(keys(var.audit_schema.properties)), var.provenance)
     )
-    error_message = "curated columns must be exactly the properties of docs/schemas/audit-record.schema.json"
+    error_message = "curated columns must be exactly the properties of docs/schemas/audit-record.schema.json plus the sink's provenance"
   }
   assert {
     condition = alltrue([
       for c in aws_glue_catalog_table.raw.storage_descriptor[0].columns :
-      contains(
+      contains(var.provenance, c.name) ? c.type == "string" : contains(
         var.athena_types[try(var.audit_schema.properties[c.name].type, one([for a in var.audit_schema.properties[c.name].anyOf : a.type if a.type != "null"]))],
         c.type,
       )
@@ -62,11 +64,11 @@ run "columns_match_exported_json_schema" {
   assert {
     condition = alltrue([
       for c in aws_glue_catalog_table.curated.storage_descriptor[0].columns :
-      c.name == "ts" ? c.type == "timestamp" : contains(
+      contains(["ts", "received_at"], c.name) ? c.type == "timestamp" : contains(var.provenance, c.name) ? c.type == "string" : contains(
         var.athena_types[try(var.audit_schema.properties[c.name].type, one([for a in var.audit_schema.properties[c.name].anyOf : a.type if a.type != "null"]))],
         c.type,
       )
     ])
-    error_message = "every curated column's Athena type must match its JSON schema type (ts as timestamp)"
+    error_message = "every curated column's Athena type must match its JSON schema type (ts and received_at as timestamp)"
   }
 }

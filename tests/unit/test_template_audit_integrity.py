@@ -1,0 +1,112 @@
+"""template.yaml's audit pipeline, checked as data: who may write what, where failures go, what
+alarms. (The same properties the integration tests exercise in code, pinned in the template.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenantkit_local import PROJECT_ROOT
+from tenantkit_local.template import load_template
+
+TEMPLATE = load_template(PROJECT_ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+TRUSTED_GROUPS = {"AuthorizerLogGroup", "BffLogGroup"}
+AUDIT_QUEUES = ("AuditQueue", "AuditDeadLetterQueue", "AuditLogsFailureQueue")
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def ref(value: Any) -> str | None:
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return (target.split(".") if isinstance(target, str) else target)[0]
+    return None
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    return [s for policy in RESOURCES[function]["Properties"].get("Policies", [])
+            for s in (policy.get("Statement", []) if isinstance(policy, dict) else [])]
+
+
+def queue_policy_statements(queue: str) -> list[dict[str, Any]]:
+    found = [s for p in of_type("AWS::SQS::QueuePolicy").values()
+             if queue in {ref(q) for q in p["Properties"]["Queues"]}
+             for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert found, f"{queue} has no queue policy"
+    return found
+
+
+def test_subscription_filters_take_only_the_authorizer_and_bff_groups_into_the_sink():
+    filters = of_type("AWS::Logs::SubscriptionFilter")
+    assert {ref(f["Properties"]["LogGroupName"]) for f in filters.values()} == TRUSTED_GROUPS
+    assert len(filters) == 2
+    for f in filters.values():
+        assert ref(f["Properties"]["DestinationArn"]) == "AuditSinkFunction"
+        assert f["Properties"]["FilterPattern"] == '{ $.record_type = "audit" }'
+    permissions = [p["Properties"] for p in of_type("AWS::Lambda::Permission").values()
+                   if ref(p["Properties"]["FunctionName"]) == "AuditSinkFunction"]
+    assert {ref(p["SourceArn"]) for p in permissions} == TRUSTED_GROUPS
+    assert {p["Principal"] for p in permissions} == {"logs.amazonaws.com"}
+
+
+def test_the_sink_trusts_exactly_the_subscribed_groups():
+    variables = RESOURCES["AuditSinkFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["AUDIT_LOG_GROUPS"] == {"Fn::Sub": "${AuthorizerLogGroup},${BffLogGroup}"}
+    assert variables["AUDIT_MAX_AGE_DAYS"] == {"Ref": "AuditMaxRecordAgeDays"}
+
+
+@pytest.mark.parametrize("function", ["AuditSinkFunction", "AuditCompactionFunction"])
+def test_audit_functions_may_not_write_the_trusted_log_groups(function: str):
+    denies = [s for s in statements(function) if s["Effect"] == "Deny"
+              and {"logs:PutLogEvents", "logs:CreateLogStream"} <= set(s["Action"])]
+    assert denies and {ref(r) for r in denies[0]["Resource"]} == TRUSTED_GROUPS
+    allowed = {a for s in statements(function) if s["Effect"] == "Allow"
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert not {a for a in allowed if a.startswith("logs:")}, "no extra log permissions"
+
+
+def test_exhausted_log_deliveries_go_to_their_own_failure_queue():
+    config = RESOURCES["AuditSinkFunction"]["Properties"]["EventInvokeConfig"]
+    assert ref(config["DestinationConfig"]["OnFailure"]["Destination"]) == "AuditLogsFailureQueue"
+    redrive = RESOURCES["AuditQueue"]["Properties"]["RedrivePolicy"]
+    assert ref(redrive["deadLetterTargetArn"]) == "AuditDeadLetterQueue"
+    sends = [s for s in statements("AuditSinkFunction") if s["Effect"] == "Allow" and s["Action"] == "sqs:SendMessage"]
+    assert [ref(s["Resource"]) for s in sends] == ["AuditLogsFailureQueue"]
+
+
+@pytest.mark.parametrize("queue", AUDIT_QUEUES)
+def test_every_audit_queue_is_tls_only_and_encrypted(queue: str):
+    assert RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    tls = [s for s in queue_policy_statements(queue) if s["Effect"] == "Deny"
+           and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+    assert tls and tls[0]["Action"] == "sqs:*" and tls[0]["Principal"] == "*"
+
+
+def test_only_named_producers_send_to_the_audit_queue():
+    by_sid = {s["Sid"]: s for s in queue_policy_statements("AuditQueue")}
+    deny = by_sid["OnlyNamedProducersSend"]
+    assert (deny["Effect"], deny["Action"], deny["Principal"]) == ("Deny", "sqs:SendMessage", "*")
+    assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == {"Ref": "AuditQueueProducerArns"}
+    assert TEMPLATE["Parameters"]["AuditQueueProducerArns"]["Default"] == "none"  # none unless named
+    only_sink = {s["Sid"]: s for s in queue_policy_statements("AuditLogsFailureQueue")}["OnlyTheSinkParksDeliveries"]
+    sink_role = {"Fn::GetAtt": ["AuditSinkFunctionRole", "Arn"]}
+    assert only_sink["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == sink_role
+
+
+def test_failure_queues_and_conflicts_alarm():
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    queue_alarms = {ref(a["Properties"]["Dimensions"][0]["Value"]) for a in alarms.values()
+                    if a["Properties"].get("Namespace") == "AWS/SQS"}
+    assert {"AuditLogsFailureQueue", "AuditDeadLetterQueue"} <= queue_alarms
+    conflicts = [a["Properties"] for a in alarms.values() if a["Properties"].get("MetricName") == "AuditConflicts"]
+    assert conflicts and conflicts[0]["Threshold"] == 1
+    filters = [f["Properties"] for f in of_type("AWS::Logs::MetricFilter").values()
+               if f["Properties"]["MetricTransformations"][0]["MetricName"] == "AuditConflicts"]
+    assert {ref(f["LogGroupName"]) for f in filters} == {"AuditSinkLogGroup", "AuditCompactionLogGroup"}
+    assert all(f["FilterPattern"] == "{ $.audit_conflicts > 0 }" for f in filters)
