@@ -106,7 +106,8 @@ def test_template_schedules_config_and_least_privilege():
     role = load_template(ROOT / "template.yaml")["Resources"]["AuditCompactionRole"]["Properties"]
     statements = next(p for p in role["Policies"] if p["PolicyName"] == "function")["PolicyDocument"]["Statement"]
     statements = [s for s in statements if s["Sid"] != "FailedRunsToFailureQueue"]  # used by Lambda itself
-    actions = {a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {a for s in statements if s["Effect"] == "Allow"
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert actions == {
         "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
         "athena:GetQueryResults",

@@ -49,8 +49,8 @@ from tenantkit.audit.exceptions import (
     CompactionQueryError,
     CompactionTimeoutError,
 )
-from tenantkit.aws import jittered_backoff
 from tenantkit.audit.rejects import REJECTS_SQL_FILE, Rejects, quarantine_key, rejects_from_rows
+from tenantkit.aws import jittered_backoff
 from tenantkit.config import env_number, env_required
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.observability.settings import ObservabilitySettings

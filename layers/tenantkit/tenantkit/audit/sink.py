@@ -256,7 +256,7 @@ class AuditSink:
                                             context=context)
         self._report("sqs", total)
         self.last_sqs_result = total  # the counts behind the response (``tenantkit audit redrive``)
-        return response
+        return dict(response)
 
     def _report(self, source: str, result: IngestResult) -> None:
         # audit_conflicts feeds the AuditConflicts metric filter (template.yaml) and its alarm.
