@@ -1,0 +1,130 @@
+"""Hostile requests found by review: each class of input that once slipped through (an audit
+route carrying request text, an identity name hidden by an encoding, nested-key notation or
+look-alike letters, a request the BFF answered with a 500) as a property over the whole class."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Any
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from support.adversarial import TENANT_NAMES, identity_keys
+from support.bff import envelope, memory_bff, proxy_event
+from tenantkit import paths
+from tenantkit.identity_keys import DEFAULT_KEYS
+
+ALICE = envelope()
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def call(api: Any, event: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        response = api.handle(event, None)
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    return response, [line for line in lines if line.get("record_type") == "audit"]
+
+
+# --- audit routes: a request segment that looks like an API Gateway template ---------------
+
+@SETTINGS
+@given(TENANT_NAMES, st.sampled_from(["{%s}", "{%s+}", "%%7B%s%%7D", "%%257B%s%%257D"]),
+       st.sampled_from(["GET", "POST", "DELETE"]))
+def test_a_request_segment_in_braces_never_reaches_the_audit_route(name: str, shape: str, method: str) -> None:
+    api, _, _ = memory_bff()
+    _response, audits = call(api, proxy_event(method, "/v1/" + shape % name + "/me", ALICE))
+    assert audits
+    for record in audits:
+        assert name not in record["route"], record["route"]
+
+
+def test_resource_templates_stay_in_the_authorizer_route() -> None:
+    assert paths.template_of("GET", "/v1/{proxy+}", resource=True) == "GET /v1/{proxy+}"
+    assert paths.template_of("GET", "/v1/{proxy+}") == "GET /v1/{segment}"
+
+
+# --- identity names behind an encoding, nested-key notation or look-alike letters -------------
+
+def _hide(name: str, how: str) -> str:
+    if how == "percent":
+        return quote(name, safe="").replace("_", "%5F").replace("-", "%2D")
+    if how == "double_percent":
+        return quote(quote(name, safe="").replace("_", "%5F"), safe="")
+    if how == "bracket":
+        return f"filter[{name}]"
+    if how == "dotted_path":
+        return f"where.{name}"
+    if how == "nested_bracket":
+        return f"q[and][{name}][eq]"
+    raise AssertionError(how)
+
+
+HIDINGS = st.sampled_from(["percent", "double_percent", "bracket", "dotted_path", "nested_bracket"])
+
+# Latin letters and non-Latin letters drawn like them (pairs listed in UTS #39 confusables)
+LOOK_ALIKES = {"a": "\u0430", "e": "\u0435", "o": "\u03bf", "p": "\u0440", "c": "\u03f2", "i": "\u0456",
+               "n": "\u0578", "d": "\u0501", "r": "\u0433", "u": "\u057d", "s": "\u0455"}
+
+
+@SETTINGS
+@given(identity_keys(), HIDINGS, st.sampled_from(["query", "body", "header"]), TENANT_NAMES)
+def test_an_identity_name_behind_encoding_or_nesting_notation_is_still_checked(
+        key_field: tuple[str, str], how: str, where: str, foreign: str) -> None:
+    key, _field = key_field
+    name = _hide(key.replace(" ", "_"), how)
+    assume(where != "header" or "percent" not in how)  # a header name is a token, never percent-decoded
+    api, _, upstream = memory_bff()
+    if where == "query":
+        event = proxy_event("GET", "/v1/me", ALICE, query={name: foreign})
+    elif where == "header":
+        event = proxy_event("GET", "/v1/me", ALICE, headers={name: foreign})
+    else:
+        event = proxy_event("POST", "/v1/sessions", ALICE, body={"text": "hi", "meta": {name: foreign}})
+    response, audits = call(api, event)
+    assert response["statusCode"] == 403, (where, name)
+    assert audits[0]["event_type"] == "tenant.spoof_rejected"
+    assert upstream.requests == []
+
+
+@SETTINGS
+@given(identity_keys(), st.data(), TENANT_NAMES)
+def test_an_identity_name_in_look_alike_letters_is_still_checked(key_field: tuple[str, str], data: st.DataObject,
+                                                                 foreign: str) -> None:
+    key, field = key_field
+    positions = [i for i, c in enumerate(key) if c.lower() in LOOK_ALIKES]
+    if not positions:
+        return
+    chosen = data.draw(st.sets(st.sampled_from(positions), min_size=1))
+    disguised = "".join(LOOK_ALIKES[c.lower()] if i in chosen else c for i, c in enumerate(key))
+    assert DEFAULT_KEYS.field_of(disguised) == field, disguised
+    api, _, _ = memory_bff()
+    response, audits = call(api, proxy_event("POST", "/v1/sessions", ALICE, body={disguised: foreign}))
+    assert response["statusCode"] == 403 and audits[0]["event_type"] == "tenant.spoof_rejected"
+
+
+@SETTINGS
+@given(st.text(max_size=12))
+def test_names_that_are_no_identity_name_stay_unclaimed_after_folding(text: str) -> None:
+    # folding must not invent a claim: a key that names nothing before folding (ASCII letters
+    # other than a listed name) names nothing after it
+    ascii_only = "".join(c for c in text if c.isascii() and c.isalpha())
+    assert DEFAULT_KEYS.field_of("zz" + ascii_only + "qq") is None
+
+
+# --- never a 500 ------------------------------------------------------------------------------
+
+@SETTINGS
+@given(st.one_of(st.none(), st.integers(), st.text(max_size=10), st.lists(st.text(max_size=3), max_size=2)))
+def test_any_http_method_value_is_answered_without_a_500(method: Any) -> None:
+    api, _, _ = memory_bff()
+    event = proxy_event("GET", "/v1/me", ALICE)
+    event["httpMethod"] = method
+    event["requestContext"]["httpMethod"] = method
+    response, audits = call(api, event)
+    assert response["statusCode"] < 500, method
+    assert audits and audits[-1]["event_type"] == "request.completed"
