@@ -37,6 +37,8 @@ from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
 
 API_ID = "local0api01"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+_CONTENT_LENGTH = re.compile(r"[0-9]+")
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -279,9 +281,19 @@ class LocalApiGateway(LoopbackHttpServer):
 
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length", "0") or 0)
+                lengths = {v.strip() for v in self.headers.get_all("Content-Length") or ["0"]}
+                declared = lengths.pop() if len(lengths) == 1 else ""
+                if not _CONTENT_LENGTH.fullmatch(declared):  # not one number: no body can be read
+                    self._answer(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
+                    return
+                if len(declared) > 9 or int(declared) > MAX_PAYLOAD_BYTES:  # refused unread, as API Gateway does
+                    self._answer(413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}')
+                    return
+                length = int(declared)
                 body = self.rfile.read(length) if length else b""
-                status, headers, payload = gateway.handle(self.command, self.path, list(self.headers.items()), body)
+                self._answer(*gateway.handle(self.command, self.path, list(self.headers.items()), body))
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers:
                     if name.lower() != "content-length":

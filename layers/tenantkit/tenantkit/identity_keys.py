@@ -4,8 +4,8 @@ A name matches in any casing and separator style (``tenant_id``, ``tenantId``, `
 ``TENANT_ID``, ``tenant.id``), with an ``x-`` prefix (headers), in the plural (``tenant_ids``),
 percent-encoded (``tenant%5Fid``, at most three times over, as paths), as one part of a nested
 key (``filter[tenant_id]``, ``where.tenant_id``) and written with letters of another script that
-look like the Latin ones (Cyrillic ``е`` for ``e``: Unicode's confusables data, UTS #39). The default list covers tenantkit's own names, Entra ID claim names and
-common SaaS spellings; a deployment extends it (``SPOOF_IDENTITY_KEYS``), it cannot shrink it.
+look like the Latin ones (Cyrillic U+0435 for ``e``: Unicode's confusables data, UTS #39).
+The default list covers tenantkit's own names, Entra ID claim names and common SaaS spellings; a deployment extends it (``SPOOF_IDENTITY_KEYS``), it cannot shrink it.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def spellings(name: str) -> tuple[str, ...]:
         if "%" not in decoded:
             break
         decoded = unquote(decoded, errors="replace")
-    # Look-alikes are read before NFKC (which turns 'ϲ' into 'ς') and after it (fullwidth forms).
+    # Look-alikes are read before NFKC (which turns U+03F2 into U+03C2) and after it (fullwidth forms).
     readings: dict[str, None] = {}
     for variant in _latin_readings(decoded):
         for reading in _latin_readings(unicodedata.normalize("NFKC", variant)):
