@@ -5,7 +5,8 @@ A name matches in any casing and separator style (``tenant_id``, ``tenantId``, `
 percent-encoded (``tenant%5Fid``, at most three times over, as paths), as one part of a nested
 key (``filter[tenant_id]``, ``where.tenant_id``) and written with letters of another script that
 look like the Latin ones (Cyrillic U+0435 for ``e``: Unicode's confusables data, UTS #39).
-The default list covers tenantkit's own names, Entra ID claim names and common SaaS spellings; a deployment extends it (``SPOOF_IDENTITY_KEYS``), it cannot shrink it.
+The default list covers tenantkit's own names, Entra ID claim names and common SaaS spellings;
+a deployment extends it (``SPOOF_IDENTITY_KEYS``), it cannot shrink it.
 """
 
 from __future__ import annotations
