@@ -155,3 +155,21 @@ def test_bad_options_are_refused(options):
        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}", fullmatch=True))
 def test_role_session_names_are_always_valid(tenant, app):
     assert re.fullmatch(r"[\w+=,.@-]{2,64}", role_session_name(tenant, app))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([ValueError, RuntimeError, KeyError, OSError, TypeError]))
+def test_a_client_that_cannot_be_built_fails_closed_like_sts(error_type):
+    # botocore refusing the issued credentials or the configuration must be the same typed 503
+    # as an STS failure, with nothing of the credentials in the error, and nothing cached
+    clock = FakeClock()
+    sts = FakeSts(clock)
+
+    def refuse(credentials: ScopedCredentials) -> Any:
+        raise error_type(f"bad client for {credentials.secret_access_key} {credentials.session_token}")
+
+    clients = TenantScopedClients(ROLE, sts_client_factory=lambda: sts, client_factory=refuse, clock=clock)
+    with pytest.raises(TenantCredentialsUnavailableError) as raised:
+        clients.client_for("acme", "portal")
+    assert "CANARY" not in str(raised.value) and raised.value.__cause__ is None
+    assert clients.cached_pairs() == [] and clients._fill_locks == {}
