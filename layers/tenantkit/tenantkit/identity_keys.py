@@ -3,7 +3,7 @@
 A name matches in any casing and separator style (``tenant_id``, ``tenantId``, ``Tenant-ID``,
 ``TENANT_ID``, ``tenant.id``), with an ``x-`` prefix (headers), in the plural (``tenant_ids``),
 percent-encoded (``tenant%5Fid``, at most three times over, as paths), as one part of a nested
-key (``filter[tenant_id]``, ``where.tenant_id``) and written with letters of another script that
+key (the member it ends with: ``filter[tenant_id]``, ``where.tenant_id``) and written with letters of another script that
 look like the Latin ones (Cyrillic U+0435 for ``e``: Unicode's confusables data, UTS #39).
 The default list covers tenantkit's own names, Entra ID claim names and common SaaS spellings;
 a deployment extends it (``SPOOF_IDENTITY_KEYS``), it cannot shrink it.
@@ -44,7 +44,6 @@ DEFAULT_IDENTITY_KEYS: Mapping[str, tuple[str, ...]] = {
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _NESTED_KEY = re.compile(r"[\[\].]+")  # filter[tenant_id], where.tenant_id, a[b][c]
 _DECODE_ROUNDS = 3  # as tenantkit.paths.MAX_DECODE_ROUNDS
-_MAX_COMPONENTS = 8  # nested-key components looked at
 _MAX_RUN = 4  # components one name may span (``ms.client.principal.name``)
 _MAX_READ_LENGTH = 64  # longer than any listed name in any decoration: read as written
 _MAX_SPELLINGS = 32  # look-alike combinations tried per name (a name has few ambiguous letters)
@@ -83,14 +82,14 @@ def spellings(name: str) -> tuple[str, ...]:
 
 
 def _component_runs(name: str) -> list[str]:
-    """The normalized name, then every run of up to ``_MAX_RUN`` of its nested-key components
-    (``q[and][tenant.id]`` -> ``qandtenantid``, ``q``, ``qand``, ..., ``tenant``, ``tenantid``).
+    """The normalized name, then each trailing run of up to ``_MAX_RUN`` of its nested-key
+    components: the member a nested key finally names (``filter[tenant_id]`` -> ``tenantid``,
+    ``where.org.id`` -> ``orgid``, ``id``), never a container (``app.version`` names no app).
     Brackets and dots are separators to normalization, so a run's key is its components' keys
     joined: each component is normalized once."""
     components = [_NOT_ALNUM.sub("", c.casefold()) for c in _NESTED_KEY.split(name)]
-    components = [c for c in components if c][:_MAX_COMPONENTS]
-    runs = ["".join(components[i:j]) for i in range(len(components))
-            for j in range(i + 1, min(i + _MAX_RUN, len(components)) + 1)]
+    components = [c for c in components if c]
+    runs = ["".join(components[-n:]) for n in range(1, min(_MAX_RUN, len(components)) + 1)]
     return [_NOT_ALNUM.sub("", name.casefold()), *runs]
 
 
