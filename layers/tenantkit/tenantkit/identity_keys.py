@@ -2,8 +2,8 @@
 
 A name matches in any casing and separator style (``tenant_id``, ``tenantId``, ``Tenant-ID``,
 ``TENANT_ID``, ``tenant.id``), with an ``x-`` prefix (headers), in the plural (``tenant_ids``),
-percent-encoded (``tenant%5Fid``, at most three times over, as paths), as one part of a nested
-key (the member it ends with: ``filter[tenant_id]``, ``where.tenant_id``) and written with letters of another script that
+percent-encoded (``tenant%5Fid``, at most three times over, as paths), as the member a nested
+key ends with (``filter[tenant_id]``, ``where.tenant_id``) and written with letters of another script that
 look like the Latin ones (Cyrillic U+0435 for ``e``: Unicode's confusables data, UTS #39).
 The default list covers tenantkit's own names, Entra ID claim names and common SaaS spellings;
 a deployment extends it (``SPOOF_IDENTITY_KEYS``), it cannot shrink it.
