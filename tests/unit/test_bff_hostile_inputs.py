@@ -129,3 +129,17 @@ def test_any_http_method_value_is_answered_without_a_500(method: Any) -> None:
     response, audits = call(api, event)
     assert response["statusCode"] < 500, method
     assert audits and audits[-1]["event_type"] == "request.completed"
+
+
+# --- memory: the name caches never keep a hostile, huge name -----------------------------------
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(300, 200_000), st.sampled_from(["tenant_id", "x", "filter[org]"]))
+def test_a_huge_name_is_read_but_never_retained_by_a_cache(length: int, tail: str) -> None:
+    from tenantkit import identity_keys
+
+    name = "a" * length + "." + tail
+    expected = DEFAULT_KEYS.field_of(tail)  # the short name may be cached
+    before = identity_keys.spellings_cache_size()
+    assert DEFAULT_KEYS.field_of(name) == expected
+    assert identity_keys.spellings_cache_size() == before

@@ -46,6 +46,7 @@ _NESTED_KEY = re.compile(r"[\[\].]+")  # filter[tenant_id], where.tenant_id, a[b
 _DECODE_ROUNDS = 3  # as tenantkit.paths.MAX_DECODE_ROUNDS
 _MAX_RUN = 4  # components one name may span (``ms.client.principal.name``)
 _MAX_READ_LENGTH = 64  # longer than any listed name in any decoration: read as written
+_MAX_CACHED_NAME = 256
 _MAX_SPELLINGS = 32  # look-alike combinations tried per name (a name has few ambiguous letters)
 
 
@@ -59,10 +60,20 @@ def normalize_key(name: str) -> str:
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", name).casefold())
 
 
-@lru_cache(maxsize=8192)
 def spellings(name: str) -> tuple[str, ...]:
     """Every normalized form ``name`` may stand for: the name percent-decoded, then each part of
-    a nested key, each with look-alike letters read as the Latin letters they imitate."""
+    a nested key, each with look-alike letters read as the Latin letters they imitate.
+
+    Names up to ``_MAX_CACHED_NAME`` characters are cached; a longer one (no header or field name
+    of a real client is) is computed each time, so hostile names cannot fill memory."""
+    return _cached_spellings(name) if len(name) <= _MAX_CACHED_NAME else _spellings(name)
+
+
+def spellings_cache_size() -> int:
+    return _cached_spellings.cache_info().currsize
+
+
+def _spellings(name: str) -> tuple[str, ...]:
     decoded = name
     for _ in range(_DECODE_ROUNDS):
         if "%" not in decoded:
@@ -79,6 +90,9 @@ def spellings(name: str) -> tuple[str, ...]:
             if key:
                 found[key] = None
     return tuple(found)
+
+
+_cached_spellings = lru_cache(maxsize=8192)(_spellings)
 
 
 def _component_runs(name: str) -> list[str]:
