@@ -119,3 +119,25 @@ def test_a_malformed_or_oversized_chunked_body_is_refused(gateway, framed: bytes
     status = int(response.split(b" ", 2)[1])
     assert status == (413 if framed.startswith(b"%x" % (MAX_PAYLOAD_BYTES + 1)) else 400), response[:200]
     assert len(functions["BffProxyFunction"].events) == before
+
+
+def raw_get(port: int, target: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer t\r\n\r\n")
+        connection.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.from_regex(r"[a-z0-9.-]{1,20}", fullmatch=True), st.sampled_from(["/v1/me", "/v1/sessions", "/v1/x?a=1"]))
+def test_a_path_starting_with_two_slashes_is_a_path_not_a_host(gateway, host: str, rest: str) -> None:
+    # "//evil/v1/me" is the path "//evil/v1/me" (no resource matches it), never host "evil" + "/v1/me"
+    server, functions = gateway
+    before = len(functions["BffProxyFunction"].events)
+    response = raw_get(server.port, f"//{host}{rest}".encode())
+    assert response.split(b" ", 2)[1] == b"403", response[:200]
+    assert b"Missing Authentication Token" in response
+    assert len(functions["BffProxyFunction"].events) == before
