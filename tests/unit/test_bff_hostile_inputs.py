@@ -143,3 +143,29 @@ def test_a_huge_name_is_read_but_never_retained_by_a_cache(length: int, tail: st
     before = identity_keys.spellings_cache_size()
     assert DEFAULT_KEYS.field_of(name) == expected
     assert identity_keys.spellings_cache_size() == before
+
+
+# --- identity names inside the Cookie header ---------------------------------------------------
+
+@SETTINGS
+@given(identity_keys(), TENANT_NAMES, st.lists(st.from_regex(r"[a-z]{3,8}=[A-Za-z0-9]{1,8}", fullmatch=True),
+                                              max_size=3), st.sampled_from(["Cookie", "cookie", "COOKIE"]))
+def test_an_identity_cookie_naming_another_tenant_is_a_403(key_field: tuple[str, str], foreign: str,
+                                                           others: list[str], header: str) -> None:
+    key, _ = key_field
+    key = key.replace(" ", "_")  # a cookie name is a token
+    cookie = "; ".join([*others, f"{key}={foreign}"])
+    api, _, _ = memory_bff()
+    event = proxy_event("GET", "/v1/me", ALICE, headers={header: cookie})
+    event["headers"] = {k: v for k, v in event["headers"].items() if k == header or k.lower() != "cookie"}
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    response, audits = call(api, event)
+    assert response["statusCode"] == 403, cookie
+    assert audits[0]["event_type"] == "tenant.spoof_rejected"
+
+
+def test_cookies_naming_the_caller_or_nothing_are_accepted() -> None:
+    api, _, _ = memory_bff()
+    for cookie in ("tenant_id=acme; app=portal", "portal_session=x; theme=dark", "", "=; ;;"):
+        response, _ = call(api, proxy_event("GET", "/v1/me", ALICE, headers={"Cookie": cookie}))
+        assert response["statusCode"] == 200, cookie
