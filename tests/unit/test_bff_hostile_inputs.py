@@ -169,3 +169,50 @@ def test_cookies_naming_the_caller_or_nothing_are_accepted() -> None:
     for cookie in ("tenant_id=acme; app=portal", "portal_session=x; theme=dark", "", "=; ;;"):
         response, _ = call(api, proxy_event("GET", "/v1/me", ALICE, headers={"Cookie": cookie}))
         assert response["statusCode"] == 200, cookie
+
+
+# --- never a 500, whatever arrives over HTTP ----------------------------------------------------
+
+HTTP_TEXT = st.text(st.characters(codec="latin-1", exclude_characters="\r\n"), max_size=40)
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                       lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                       max_leaves=12)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(method=st.sampled_from(["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]),
+       path=st.lists(st.one_of(st.sampled_from(["v1", "sessions", "me", "messages", "tenant", "%2e", "%252F",
+                                                 "%ff", "{x}", "s_" + "A" * 43]), HTTP_TEXT), max_size=6),
+       query=st.dictionaries(HTTP_TEXT, st.lists(HTTP_TEXT, min_size=1, max_size=3), max_size=4),
+       headers=st.dictionaries(st.from_regex(r"[A-Za-z0-9_.\[\]-]{1,20}", fullmatch=True), HTTP_TEXT, max_size=4),
+       body=st.one_of(st.none(), st.binary(max_size=64), JSONISH.map(lambda v: json.dumps(v).encode())),
+       content_type=st.sampled_from([None, "application/json", "text/plain", "application/json; charset=latin1",
+                                     "application/json; charset", ";", "APPLICATION/JSON;CHARSET=UTF-8"]))
+def test_no_http_request_is_answered_with_a_500(method: str, path: list[str], query: dict[str, list[str]],
+                                                headers: dict[str, str], body: bytes | None,
+                                                content_type: str | None) -> None:
+    import base64
+
+    api, _, _ = memory_bff()
+    event = proxy_event(method, "/" + "/".join(path), ALICE, headers=headers)
+    if content_type is None:
+        event["headers"].pop("Content-Type", None)
+    else:
+        event["headers"]["Content-Type"] = content_type
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    event["queryStringParameters"] = {k: v[-1] for k, v in query.items()} or None
+    event["multiValueQueryStringParameters"] = query or None
+    if body is not None:
+        try:
+            event["body"], event["isBase64Encoded"] = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    response, audits = call(api, event)
+    assert response["statusCode"] < 500, (event["path"], event["body"])
+    assert audits and audits[-1]["event_type"] == "request.completed"
+    vocabulary = {*paths.ROUTE_WORDS.values(), *paths.MARKER_WORDS.values(), "{session_id}", "{tenant_id}",
+                  "{app_id}", "{principal_id}", "{segment}", "{more}", "{malformed_path}"}
+    for record in audits:  # the route is built from the vocabulary alone: no request text
+        verb, _, route = record["route"].partition(" /")
+        assert verb in paths.HTTP_METHODS | {"OTHER"}
+        assert set(route.split("/")) - {""} <= vocabulary, record["route"]
