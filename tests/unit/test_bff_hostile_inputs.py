@@ -216,3 +216,14 @@ def test_no_http_request_is_answered_with_a_500(method: str, path: list[str], qu
         verb, _, route = record["route"].partition(" /")
         assert verb in paths.HTTP_METHODS | {"OTHER"}
         assert set(route.split("/")) - {""} <= vocabulary, record["route"]
+
+
+@SETTINGS
+@given(identity_keys(), st.integers(0, 400), st.sampled_from(["[{}]", ".{}", "\uff3b{}\uff3d", "\uff0e{}"]))
+def test_look_alikes_are_read_in_the_member_however_long_the_container(key_field: tuple[str, str], prefix: int,
+                                                                        shape: str) -> None:
+    key, field = key_field
+    key = key.replace(" ", "_").replace(".", "_")
+    disguised = "".join(LOOK_ALIKES.get(c, c) for c in key)  # lowercase letters only: the rest stay
+    name = "p" * prefix + shape.format(disguised)
+    assert DEFAULT_KEYS.field_of(name) == field, name

@@ -42,7 +42,8 @@ DEFAULT_IDENTITY_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_NESTED_KEY = re.compile(r"[\[\].]+")  # filter[tenant_id], where.tenant_id, a[b][c]
+# filter[tenant_id], where.tenant_id, a[b][c]; with every character NFKC folds into '.', '[' or ']'
+_NESTED_KEY = re.compile("[\\[\\].\u2024\ufe47\ufe48\ufe52\uff0e\uff3b\uff3d]+")
 _DECODE_ROUNDS = 3  # as tenantkit.paths.MAX_DECODE_ROUNDS
 _MAX_RUN = 4  # components one name may span (``ms.client.principal.name``)
 _MAX_READ_LENGTH = 64  # longer than any listed name in any decoration: read as written
@@ -79,14 +80,15 @@ def _spellings(name: str) -> tuple[str, ...]:
         if "%" not in decoded:
             break
         decoded = unquote(decoded, errors="replace")
-    # Look-alikes are read before NFKC (which turns U+03F2 into U+03C2) and after it (fullwidth forms).
-    readings: dict[str, None] = {}
-    for variant in _latin_readings(decoded):
-        for reading in _latin_readings(unicodedata.normalize("NFKC", variant)):
-            readings[reading] = None
     found: dict[str, None] = {}
-    for reading in itertools.islice(readings, _MAX_SPELLINGS):
-        for key in _component_runs(reading):
+    for text in _member_texts(decoded):
+        # Look-alikes are read before NFKC (which turns U+03F2 into U+03C2) and after it (fullwidth).
+        readings: dict[str, None] = {}
+        for variant in _latin_readings(text):
+            for reading in _latin_readings(unicodedata.normalize("NFKC", variant)):
+                readings[reading] = None
+        for reading in itertools.islice(readings, _MAX_SPELLINGS):
+            key = _NOT_ALNUM.sub("", reading.casefold())
             if key:
                 found[key] = None
     return tuple(found)
@@ -95,16 +97,17 @@ def _spellings(name: str) -> tuple[str, ...]:
 _cached_spellings = lru_cache(maxsize=8192)(_spellings)
 
 
-def _component_runs(name: str) -> list[str]:
-    """The normalized name, then each trailing run of up to ``_MAX_RUN`` of its nested-key
-    components: the member a nested key finally names (``filter[tenant_id]`` -> ``tenantid``,
-    ``where.org.id`` -> ``orgid``, ``id``), never a container (``app.version`` names no app).
-    Brackets and dots are separators to normalization, so a run's key is its components' keys
-    joined: each component is normalized once."""
-    components = [_NOT_ALNUM.sub("", c.casefold()) for c in _NESTED_KEY.split(name)]
-    components = [c for c in components if c]
-    runs = ["".join(components[-n:]) for n in range(1, min(_MAX_RUN, len(components)) + 1)]
-    return [_NOT_ALNUM.sub("", name.casefold()), *runs]
+def _member_texts(name: str) -> list[str]:
+    """The name, then each trailing run of up to ``_MAX_RUN`` of its nested-key components: the
+    member a nested key finally names (``filter[tenant_id]`` -> ``tenant_id``; ``where.org.id``
+    -> ``id``, ``org.id``, ...), never a container (``app.version`` names no app). Components are
+    split on the characters NFKC folds into separators too (fullwidth brackets and dots), before
+    NFKC, which would also fold look-alikes out of reach."""
+    texts = {name: None}
+    components = [c for c in _NESTED_KEY.split(name) if c]
+    for n in range(1, min(_MAX_RUN, len(components)) + 1):
+        texts[".".join(components[-n:])] = None
+    return list(texts)
 
 
 def _latin_readings(text: str) -> list[str]:
