@@ -227,3 +227,13 @@ def test_look_alikes_are_read_in_the_member_however_long_the_container(key_field
     disguised = "".join(LOOK_ALIKES.get(c, c) for c in key)  # lowercase letters only: the rest stay
     name = "p" * prefix + shape.format(disguised)
     assert DEFAULT_KEYS.field_of(name) == field, name
+
+
+@SETTINGS
+@given(identity_keys(), st.integers(1, 120), st.sampled_from(["\u200b", "\u00ad", "_", "-", "\u2060", "\ufe0f"]))
+def test_look_alikes_are_read_however_much_invisible_padding_surrounds_them(key_field: tuple[str, str],
+                                                                            padding: int, pad: str) -> None:
+    key, field = key_field
+    disguised = "".join(LOOK_ALIKES.get(c, c) for c in key.replace(" ", "_"))
+    name = pad.join(disguised) + pad * padding
+    assert DEFAULT_KEYS.field_of(name) == field, name

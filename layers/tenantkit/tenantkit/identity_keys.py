@@ -82,9 +82,13 @@ def _spellings(name: str) -> tuple[str, ...]:
         decoded = unquote(decoded, errors="replace")
     found: dict[str, None] = {}
     for text in _member_texts(decoded):
-        # Look-alikes are read before NFKC (which turns U+03F2 into U+03C2) and after it (fullwidth).
+        plain = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+        if plain:
+            found[plain] = None
+        # Look-alikes are read before NFKC (which turns U+03F2 into U+03C2) and after it (fullwidth),
+        # in the letters alone: padding of separators or invisible characters cannot hide them.
         readings: dict[str, None] = {}
-        for variant in _latin_readings(text):
+        for variant in _latin_readings("".join(c for c in text if _is_significant(c))):
             for reading in _latin_readings(unicodedata.normalize("NFKC", variant)):
                 readings[reading] = None
         for reading in itertools.islice(readings, _MAX_SPELLINGS):
@@ -120,6 +124,12 @@ def _latin_readings(text: str) -> list[str]:
     for combination in itertools.islice(itertools.product(*options), _MAX_SPELLINGS):
         readings.append("".join(combination))
     return readings
+
+
+@lru_cache(maxsize=4096)
+def _is_significant(char: str) -> bool:
+    """Whether ``char`` can be part of a name: it is, or NFKC makes it, a letter or digit."""
+    return bool(_NOT_ALNUM.sub("", unicodedata.normalize("NFKC", char)))
 
 
 @lru_cache(maxsize=4096)
