@@ -123,6 +123,7 @@ template-smoke-full: $(BIN)/.installed $(SAM_VENV)/bin/.installed $(CHECKOV_VENV
 bench: $(BIN)/.installed
 	$(BIN)/python bench/authorizer.py
 	$(BIN)/python bench/bff.py
+	$(BIN)/python bench/identity_names.py
 	$(BIN)/python bench/abac.py
 	$(BIN)/python bench/audit_sink.py
 	$(BIN)/python bench/audit_compaction.py

@@ -13,13 +13,16 @@ name and ``multiValueHeaders``/``multiValueQueryStringParameters`` every value; 
 OPTIONS and HEAD included, reaches an ``ANY`` method; the authorizer event's ``resource`` is
 the resource template (``/v1/{proxy+}``). One deliberate difference: a body that is not valid
 UTF-8 is handed over base64-encoded (``isBase64Encoded``) so the function sees the exact
-bytes and can reject them, instead of text with replacement characters.
+bytes and can reject them, instead of text with replacement characters. A chunked body is
+handed over whole; a request whose body cannot be framed (a Content-Length that is not one
+number, malformed chunks) is 400 and one past the 10 MB payload limit 413, before anything runs.
 """
 
 from __future__ import annotations
 
 import base64
 import fnmatch
+import json
 import re
 import threading
 import time
@@ -39,6 +42,8 @@ from tenantkit_local.runner import FunctionRunner, Invocation
 from tenantkit_local.template import load_template, parameter_values
 
 API_ID = "local0api01"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+_CONTENT_LENGTH = re.compile(r"[0-9]+")
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -125,6 +130,45 @@ def _event_body(body: bytes) -> tuple[str | None, bool]:
         return body.decode("utf-8"), False
     except UnicodeDecodeError:
         return base64.b64encode(body).decode(), True
+
+
+class _FramingError(Exception):
+    """A request body that cannot be framed: the status and ``{"message"}`` body to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.response = (status, [("Content-Type", "application/json")],
+                         json.dumps({"message": message}).encode())
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _read_chunked(stream: Any, limit: int) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body, whole (API Gateway hands the function the body, not
+    its framing): 400 for malformed framing, 413 past ``limit`` bytes, checked before reading."""
+    body = bytearray()
+    while True:
+        line = stream.readline(1026)
+        size_text = line.split(b";", 1)[0].strip()
+        if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
+            raise _FramingError(400, "Bad Request")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise _FramingError(413, "Request Too Long")
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(3) not in (b"\r\n", b"\n"):
+            raise _FramingError(400, "Bad Request")
+        body += chunk
+    for _ in range(100):  # trailer fields, up to the blank line
+        line = stream.readline(65537)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            break
+    raise _FramingError(400, "Bad Request")
 
 
 def policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
@@ -293,9 +337,27 @@ class LocalApiGateway(LoopbackHttpServer):
 
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length", "0") or 0)
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    try:  # chunked framing wins over any Content-Length (RFC 9112 6.3)
+                        body = _read_chunked(self.rfile, MAX_PAYLOAD_BYTES)
+                    except _FramingError as error:
+                        self._answer(*error.response)
+                        return
+                    self._answer(*gateway.handle(self.command, self.path, list(self.headers.items()), body))
+                    return
+                lengths = {v.strip() for v in self.headers.get_all("Content-Length") or ["0"]}
+                declared = lengths.pop() if len(lengths) == 1 else ""
+                if not _CONTENT_LENGTH.fullmatch(declared):  # not one number: no body can be read
+                    self._answer(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
+                    return
+                if len(declared) > 9 or int(declared) > MAX_PAYLOAD_BYTES:  # refused unread, as API Gateway does
+                    self._answer(413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}')
+                    return
+                length = int(declared)
                 body = self.rfile.read(length) if length else b""
-                status, headers, payload = gateway.handle(self.command, self.path, list(self.headers.items()), body)
+                self._answer(*gateway.handle(self.command, self.path, list(self.headers.items()), body))
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers:
                     if name.lower() != "content-length":

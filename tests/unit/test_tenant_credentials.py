@@ -155,3 +155,58 @@ def test_bad_options_are_refused(options):
        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}", fullmatch=True))
 def test_role_session_names_are_always_valid(tenant, app):
     assert re.fullmatch(r"[\w+=,.@-]{2,64}", role_session_name(tenant, app))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([ValueError, RuntimeError, KeyError, OSError, TypeError]))
+def test_a_client_that_cannot_be_built_fails_closed_like_sts(error_type):
+    # botocore refusing the issued credentials or the configuration must be the same typed 503
+    # as an STS failure, with nothing of the credentials in the error, and nothing cached
+    clock = FakeClock()
+    sts = FakeSts(clock)
+
+    def refuse(credentials: ScopedCredentials) -> Any:
+        raise error_type(f"bad client for {credentials.secret_access_key} {credentials.session_token}")
+
+    clients = TenantScopedClients(ROLE, sts_client_factory=lambda: sts, client_factory=refuse, clock=clock)
+    with pytest.raises(TenantCredentialsUnavailableError) as raised:
+        clients.client_for("acme", "portal")
+    assert "CANARY" not in str(raised.value) and raised.value.__cause__ is None
+    assert clients.cached_pairs() == [] and clients._fill_locks == {}
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 3), st.integers(2, 6))
+def test_under_concurrency_eviction_and_expiry_a_pair_only_ever_gets_its_own_credentials(max_entries, tenants):
+    # the invariant that matters: client_for(t, a) is signed with credentials tagged (t, a), never
+    # another pair's, whatever the interleaving of fills, evictions and refreshes
+    clock = FakeClock()
+    sts = FakeSts(clock)
+    clients = build(clock, sts, max_entries=max_entries)
+    pairs = [(f"tenant-{i}", "portal") for i in range(tenants)]
+    failures: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def worker(offset: int) -> None:
+        barrier.wait()
+        try:
+            for step in range(60):
+                pair = pairs[(offset + step) % len(pairs)]
+                if step % 17 == 0:
+                    clock.now += 400  # crosses the refresh margin now and then
+                _, credentials = clients.client_for(*pair)
+                issued = sts.calls[int(credentials.access_key_id.removeprefix("ASIAFAKE")) - 1]
+                tags = {t["Key"]: t["Value"] for t in issued["Tags"]}
+                if (tags["tenant_id"], tags["app_id"]) != pair:
+                    failures.append(f"{pair} got {tags}")
+        except Exception as error:  # a thread's exception must fail the test, not vanish
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(clients.cached_pairs()) <= max_entries
+    assert set(clients._fill_locks) <= set(clients.cached_pairs()) | set(pairs)

@@ -218,5 +218,5 @@ def _route(event: Any) -> str:
         return "unknown"
     method, resource = event.get("httpMethod"), event.get("resource")
     if isinstance(method, str) and isinstance(resource, str):
-        return template_of(method, resource)
+        return template_of(method, resource, resource=True)
     return "unknown"

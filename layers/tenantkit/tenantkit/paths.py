@@ -90,12 +90,14 @@ def _decode(raw: str) -> str:
 
 
 def route_template(method: object, path: NormalizedPath | None,
-                   *, marker: Callable[[str], str | None] = DEFAULT_KEYS.field_of) -> str:
+                   *, marker: Callable[[str], str | None] = DEFAULT_KEYS.field_of, resource: bool = False) -> str:
     """``POST /v1/sessions/{session_id}/messages``: route words and placeholders only.
 
     Any other segment becomes ``{segment}`` (the segment after an identity marker becomes
     ``{tenant_id}``/``{app_id}``/``{principal_id}``), so no request text reaches the route.
-    ``None`` (a path that could not be normalized) is ``{malformed_path}``.
+    ``None`` (a path that could not be normalized) is ``{malformed_path}``. A braced segment
+    (``{proxy+}``) is kept only when ``resource`` says the path is an API Gateway resource
+    template; in a request path it is client text like any other (``/v1/{globex}``).
     """
     verb = method.upper() if isinstance(method, str) else ""
     verb = verb if verb in HTTP_METHODS else "OTHER"
@@ -111,7 +113,7 @@ def route_template(method: object, path: NormalizedPath | None,
         if segment in ROUTE_WORDS.values():
             parts.append(segment)
             placeholder = ID_AFTER.get(segment)
-        elif _TEMPLATE_SEGMENT.match(segment):
+        elif resource and _TEMPLATE_SEGMENT.match(segment):
             parts.append(segment)  # an API Gateway resource template such as {proxy+}
         elif (field := marker(segment)) is not None:
             parts.append(MARKER_WORDS[field])
@@ -123,9 +125,10 @@ def route_template(method: object, path: NormalizedPath | None,
     return f"{verb} /" + "/".join(parts)
 
 
-def template_of(method: object, raw_path: object) -> str:
-    """Normalize and template in one call; a malformed path is ``{malformed_path}``."""
+def template_of(method: object, raw_path: object, *, resource: bool = False) -> str:
+    """Normalize and template in one call; a malformed path is ``{malformed_path}``.
+    ``resource``: ``raw_path`` is an API Gateway resource template, not a request path."""
     try:
-        return route_template(method, normalize(raw_path))
+        return route_template(method, normalize(raw_path), resource=resource)
     except MalformedPathError:
         return route_template(method, None)

@@ -146,6 +146,8 @@ class BffApi:
             bind_identity(**{k: v for k, v in envelope.log_fields().items() if k != "principal_type"})
             if path is None:
                 raise BadRequestError("the request path cannot be normalized", reason="path_malformed")
+            if not isinstance(method, str):  # the resolver would crash on it: a 400, not a 500
+                raise BadRequestError("the request has no HTTP method", reason="method_malformed")
             service = self._service_provider()
             service.access.check(envelope)  # a cached Allow must not outlive its token or its tenant
             payload, body = request_body(event, service.config.max_body_bytes)

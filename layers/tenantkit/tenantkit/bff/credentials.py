@@ -110,8 +110,7 @@ class TenantScopedClients:
                 return client
             try:
                 credentials = self._assume(tenant_id, app_id)
-                with self._create_lock:
-                    client = self._client_factory(credentials)
+                client = self._build_client(credentials)
             except BaseException:
                 with self._lock:  # a failed fill leaves nothing behind (the lock map stays bounded)
                     if key not in self._entries:
@@ -139,6 +138,14 @@ class TenantScopedClients:
                 return None
             self._entries.move_to_end(key)
             return entry.client
+
+    def _build_client(self, credentials: ScopedCredentials) -> Any:
+        try:
+            with self._create_lock:
+                return self._client_factory(credentials)
+        except Exception as exc:  # as an STS failure: fail closed, the message may echo the keys
+            get_logger().error("tenant data client not built", extra={"cause": type(exc).__name__})
+            raise TenantCredentialsUnavailableError("tenant data credentials are unavailable") from None
 
     def _assume(self, tenant_id: str, app_id: str) -> ScopedCredentials:
         requested_at = self._clock()

@@ -2,8 +2,8 @@
 
 The envelope (from the authorizer context) is the only identity the BFF uses. A request that
 also names a tenant, app or principal (an identity key, see :mod:`tenantkit.identity_keys`)
-in its body (any depth), query string, path or headers (every value of a repeated one) must
-name the caller: the value must be a string equal to the envelope's. Anything else (another
+in its body (any depth), query string, path, headers (every value of a repeated one) or
+cookies must name the caller: the value must be a string equal to the envelope's. Anything else (another
 id, an object, an array, a number, a boolean, null) is an attack or a client bug, answered
 403 and audited; it is never used and never silently overwritten.
 
@@ -51,9 +51,24 @@ def check_request(
             field = keys.field_of(name)
             if field is not None and any(not _is_caller(expected[field], v) for v in values):
                 raise TenantSpoofError(f"{location} names another {field}", location=location, field=field)
+    _check_cookies(expected, headers or {}, keys)
     if path is not None:
         _check_path(expected, path, keys)
     _check_body(expected, body, keys)
+
+
+def _check_cookies(expected: dict[str, frozenset[str]], headers: Mapping[str, Iterable[Any]],
+                   keys: IdentityKeys) -> None:
+    """A cookie is a name and a value inside a header value: ``Cookie: tenant_id=globex``."""
+    for name, values in headers.items():
+        if not (isinstance(name, str) and name.strip().lower() == "cookie"):
+            continue
+        for value in values:
+            for pair in str(value).split(";"):
+                cookie, sep, cookie_value = pair.partition("=")
+                field = keys.field_of(cookie.strip()) if sep else None
+                if field is not None and cookie_value.strip() not in expected[field]:
+                    raise TenantSpoofError(f"cookie names another {field}", location="cookie", field=field)
 
 
 def _is_caller(accepted: frozenset[str], value: Any) -> bool:
