@@ -142,7 +142,7 @@ def check_layer(name: str, root: Path, runtime: str, arch: str) -> LayerReport:
         report.problems.append("no python/ folder (Lambda puts /opt/python on sys.path)")
         return report
     for dist_info in sorted(site.glob("*.dist-info")):
-        project = canonical(dist_info.name.rsplit("-", 1)[0])
+        project = canonical(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])  # <name>-<version>
         tags = _wheel_tags(dist_info)
         report.wheels[project] = tags
         if project in RUNTIME_PROVIDED:
