@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tenantkit_local import PROJECT_ROOT
+from tenantkit_local.release import ReleaseError
 
 RUNTIMES = ("python3.11", "python3.12", "python3.13")
 ARCHITECTURES = ("x86_64", "arm64")
@@ -36,7 +37,7 @@ BASE_LAYER = "tenantkit"
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
 
 
-class LockError(Exception):
+class LockError(ReleaseError):
     """The requirements cannot be locked identically for every target."""
 
 
