@@ -1,12 +1,17 @@
-"""The packaged layer, built by its Makefile as `sam build` does, for the interpreter running this test.
+"""The packaged layers, built by their Makefiles as `sam build` does, for the interpreter running this test.
 
-It holds only wheels fitting the target, no boto3/botocore, no removed stdlib imports, fits its
-budget, and every tenantkit module imports from it with nothing but the runtime's SDK beside it.
-The AgentCore client exists even on a runtime botocore without the service (the shipped model).
+They hold only wheels fitting the target, no boto3/botocore, no removed stdlib imports, no
+package or file twice, fit their budgets, and every tenantkit module imports from the shared and
+tracing layers (what every function carries) with nothing but the runtime's SDK beside them; a
+handler traced with TENANTKIT_TRACING=otel exports its span to a collector on 127.0.0.1. The
+AgentCore client exists even on a runtime botocore without the service (the shipped model).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -14,22 +19,40 @@ from pathlib import Path
 
 import pytest
 
-from tenantkit_local.release.layer_check import check_layer, tag_fits
+from tenantkit_local.otlp_receiver import OtlpReceiver
+from tenantkit_local.release.layer_check import check_build, check_layer, tag_fits
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = f"python3.{sys.version_info.minor}"
 SDK = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("layer")
+def _build_layer(out: Path, folder: str, resource: str) -> Path:
     env = {**os.environ, "ARTIFACTS_DIR": str(out), "LAYER_RUNTIME": RUNTIME, "LAYER_ARCH": "x86_64",
            "PIP": f"{sys.executable} -m pip"}
-    command = ["make", "--no-print-directory", "-C", str(ROOT / "layers" / "tenantkit"), "build-TenantkitLayer"]
+    command = ["make", "--no-print-directory", "-C", str(ROOT / "layers" / folder), f"build-{resource}"]
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory) -> Path:
+    """The shared and tracing layers as `sam build` lays them out (.aws-sam/build/<resource>)."""
+    out = tmp_path_factory.mktemp("build")
+    _build_layer(out / "TenantkitLayer", "tenantkit", "TenantkitLayer")
+    _build_layer(out / "TracingLayer", "tracing", "TracingLayer")
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(build_dir) -> Path:
+    return build_dir / "TenantkitLayer"
+
+
+@pytest.fixture(scope="module")
+def tracing(build_dir) -> Path:
+    return build_dir / "TracingLayer"
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +73,64 @@ def test_the_built_layer_fits_its_target(built):
     assert report.size_bytes <= 30_000_000
     assert not {"boto3", "botocore"} & set(report.wheels)
     assert (built / "python" / "tenantkit" / "bff" / "botocore_data" / "bedrock-agentcore").is_dir()
+    assert not (built / "python" / "opentelemetry").exists()  # the TracingLayer's
 
 
-def _run(built: Path, sdk: Path, code: str) -> subprocess.CompletedProcess[str]:
-    prelude = f"import sys; sys.path[:0] = [{str(built / 'python')!r}, {str(sdk)!r}]\n"
+def test_the_tracing_layer_fits_its_target_and_shares_nothing_with_the_shared_layer(build_dir):
+    reports = {r.name: r for r in check_build(build_dir, RUNTIME, "x86_64")}
+    assert set(reports) == {"TenantkitLayer", "TracingLayer"}
+    assert all(r.ok for r in reports.values()), {n: r.problems for n, r in reports.items()}
+    otel = {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-common", "protobuf"}
+    assert otel <= set(reports["TracingLayer"].wheels)
+    assert "typing-extensions" not in reports["TracingLayer"].wheels  # the shared layer's copy serves both
+
+
+def _run(built: Path, sdk: Path, code: str, *, layers: tuple[Path, ...] = (),
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``code`` with only the layers (in /opt/python order) and the runtime's SDK importable."""
+    paths = [str(built / "python"), *(str(layer / "python") for layer in layers), str(sdk)]
+    prelude = f"import sys; sys.path[:0] = {paths!r}\n"
     return subprocess.run([sys.executable, "-I", "-c", prelude + code], capture_output=True, text=True,  # noqa: S603
-                          check=False, env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ["PATH"]})
+                          check=False, env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ["PATH"],
+                                            **(env or {})})
 
 
-def test_every_tenantkit_module_imports_from_the_layer(built, runtime_sdk):
+def test_every_tenantkit_module_imports_from_the_layer(built, tracing, runtime_sdk):
     code = ("import pkgutil, importlib, tenantkit\n"
             "assert tenantkit.__file__.startswith(sys.path[0]), tenantkit.__file__\n"
             "for m in pkgutil.walk_packages(tenantkit.__path__, 'tenantkit.'):\n"
             "    if m.name != 'tenantkit.abac.engine': importlib.import_module(m.name)\n"  # cedarpy: AbacLayer
             "print('ok')\n")
-    proc = _run(built, runtime_sdk, code)
+    proc = _run(built, runtime_sdk, code, layers=(tracing,))
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+def test_a_handler_traced_with_otel_exports_its_span_from_the_packaged_layers(built, tracing, runtime_sdk, tmp_path):
+    """The audit sink's handler module as Lambda loads it (/var/task first, then the layers)."""
+    task = ROOT / "functions" / "audit_sink"
+    control = {"messageType": "CONTROL_MESSAGE", "logGroup": "", "logStream": "", "logEvents": []}
+    event = {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(control).encode())).decode()}}
+    code = (f"sys.path.insert(0, {str(task)!r})\n"
+            "import opentelemetry.sdk.trace, google.protobuf\n"
+            f"assert opentelemetry.sdk.trace.__file__.startswith({str(tracing)!r}), opentelemetry.sdk.trace.__file__\n"
+            f"assert google.protobuf.__file__.startswith({str(tracing)!r}), google.protobuf.__file__\n"
+            "import app\n"
+            "from types import SimpleNamespace\n"
+            "context = SimpleNamespace(function_name='audit-sink', function_version='$LATEST',\n"
+            "    memory_limit_in_mb=512,\n"
+            "    invoked_function_arn='arn:aws:lambda:us-east-1:123456789012:function:audit-sink',\n"
+            "    aws_request_id='req-1', get_remaining_time_in_millis=lambda: 10_000)\n"
+            f"print(app.lambda_handler({event!r}, context))\n")
+    with OtlpReceiver() as receiver:
+        proc = _run(built, runtime_sdk, code, layers=(tracing,), env={
+            "TENANTKIT_TRACING": "otel", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.endpoint,
+            "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS": "5000", "AUDIT_STORE": str(tmp_path / "audit"),
+            "AWS_LAMBDA_FUNCTION_NAME": "audit-sink", "TENANTKIT_LOG_HASH_KEY": "k" * 32})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        spans = receiver.wait_for(1)
+    assert "CONTROL_MESSAGE" in proc.stdout, proc.stdout
+    assert len(spans) == 1 and spans[0]["kind"] == "server", spans
+    assert spans[0]["resource"]["service.name"], spans[0]["resource"]
 
 
 def test_the_agentcore_client_exists_on_a_runtime_botocore_without_the_service(built, runtime_sdk, tmp_path):

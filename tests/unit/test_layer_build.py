@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
-from tenantkit_local.release.layer_check import REMOVED_STDLIB, removed_imports
-from tenantkit_local.release.layer_lock import RUNTIME_PROVIDED, canonical, parse_lock
+from tenantkit_local.release.layer_check import BUDGETS, REMOVED_STDLIB, check_build, removed_imports
+from tenantkit_local.release.layer_lock import LAYERS, RUNTIME_PROVIDED, canonical, parse_lock
 from tenantkit_local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"# --- layer build block ---\n(.*)# --- end layer build block ---", re.S)
 
 
-def test_both_layer_makefiles_share_one_build_block():
-    blocks = [BLOCK.search((ROOT / "layers" / name / "Makefile").read_text()).group(1)
-              for name in ("tenantkit", "abac")]
-    assert blocks[0] == blocks[1]
+def test_every_layer_makefile_shares_one_build_block():
+    blocks = [BLOCK.search((ROOT / "layers" / name / "Makefile").read_text()).group(1) for name in LAYERS]
+    assert all(block == blocks[0] for block in blocks)
     assert "--require-hashes --no-deps" in blocks[0] and "--only-binary=:all:" in blocks[0]
 
 
@@ -36,7 +36,10 @@ def test_makefile_defaults_are_the_template_defaults():
 
 def test_every_layer_builds_with_makefile_for_the_runtime_and_architecture_parameters():
     resources = load_template(ROOT / "template.yaml")["Resources"]
-    for name in ("TenantkitLayer", "AbacLayer"):
+    layers = {name for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::LayerVersion"}
+    assert layers == set(BUDGETS)  # every layer is checked against a budget of its own
+    assert {resources[name]["Properties"]["ContentUri"] for name in layers} == {f"layers/{n}/" for n in LAYERS}
+    for name in layers:
         props = resources[name]["Properties"]
         assert resources[name]["Metadata"]["BuildMethod"] == "makefile"
         assert props["CompatibleRuntimes"] == [{"Ref": "Runtime"}]
@@ -45,8 +48,11 @@ def test_every_layer_builds_with_makefile_for_the_runtime_and_architecture_param
 
 
 def test_each_lock_pins_every_requirement_with_hashes_and_no_runtime_sdk():
-    for layer in ("tenantkit", "abac"):
-        lock = parse_lock((ROOT / "layers" / layer / "requirements.lock").read_text())
+    locks = {layer: parse_lock((ROOT / "layers" / layer / "requirements.lock").read_text()) for layer in LAYERS}
+    for first, second in itertools.combinations(LAYERS, 2):
+        assert not set(locks[first]) & set(locks[second]), (first, second)  # one copy under /opt
+    for layer in LAYERS:
+        lock = locks[layer]
         assert lock and all(hashes and all(len(h) == 64 for h in hashes) for _, hashes in lock.values())
         assert not set(lock) & RUNTIME_PROVIDED
         for line in (ROOT / "layers" / layer / "requirements.txt").read_text().splitlines():
@@ -94,3 +100,55 @@ def test_the_layer_check_rejects_another_cpu_a_foreign_wheel_the_sdk_and_an_over
     sdk = _fake_layer(tmp_path / "sdk", 0xB7, "py3-none-any")
     (sdk / "python" / "botocore").mkdir()
     assert any("botocore/ is bundled" in p for p in check_layer("AbacLayer", sdk, "python3.12", "arm64").problems)
+
+
+@given(name=st.sampled_from(sorted(RUNTIME_PROVIDED)), version=st.sampled_from(["1.0", "1.35.2", "2.9.0.post0"]))
+def test_a_runtime_sdk_distribution_is_found_by_its_dist_info(tmp_path_factory, name, version):
+    from tenantkit_local.release.layer_check import check_layer
+
+    root = _fake_layer(tmp_path_factory.mktemp("layer"), 0x3E, "py3-none-any")
+    dist_info = root / "python" / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "WHEEL").write_text("Wheel-Version: 1.0\nTag: py3-none-any\n")
+    report = check_layer("TracingLayer", root, "python3.13", "x86_64")
+    assert set(report.wheels) == {"pkg", name}
+    assert f"{name} is bundled: the Lambda runtime provides it" in report.problems
+
+
+def test_every_function_carries_the_shared_and_tracing_layers_within_lambdas_limit():
+    template = load_template(ROOT / "template.yaml")
+    shared = template["Globals"]["Function"]["Layers"]
+    assert {"Ref": "TenantkitLayer"} in shared and {"Ref": "TracingLayer"} in shared
+    functions = {n: r for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    assert functions
+    for resource in functions.values():
+        # SAM appends a function's Layers to the Globals list; Lambda allows five per function.
+        assert len(shared) + len(resource["Properties"].get("Layers", [])) <= 5
+
+
+def _layer_with(root: Path, distributions: list[str], files: list[str]) -> None:
+    site = root / "python"
+    for distribution in distributions:
+        (site / f"{distribution}-1.0.dist-info").mkdir(parents=True)
+        (site / f"{distribution}-1.0.dist-info" / "WHEEL").write_text("Wheel-Version: 1.0\nTag: py3-none-any\n")
+    for file in files:
+        (site / file).parent.mkdir(parents=True, exist_ok=True)
+        (site / file).write_text("x = 1\n")
+
+
+names = st.text(alphabet="abcdefgh_", min_size=1, max_size=6).map(lambda n: f"p{n}")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.sets(names, max_size=4), second=st.sets(names, max_size=4), common_file=st.booleans(),
+       pair=st.sampled_from(list(itertools.combinations(sorted(BUDGETS), 2))))
+def test_a_distribution_or_file_shipped_by_two_layers_fails_both(tmp_path_factory, first, second, common_file, pair):
+    build = tmp_path_factory.mktemp("build")
+    _layer_with(build / pair[0], sorted(first), ["only_first/a.py", *(["ns/shared.py"] if common_file else [])])
+    _layer_with(build / pair[1], sorted(second), ["only_second/a.py", *(["ns/shared.py"] if common_file else [])])
+    reports = {r.name: r for r in check_build(build, "python3.13", "x86_64")}
+    clash = bool(first & second) or common_file
+    for name in pair:
+        overlap = [p for p in reports[name].problems if " both " in p]
+        assert bool(overlap) is clash, (name, reports[name].problems)
+        assert all(d in " ".join(overlap) for d in first & second)

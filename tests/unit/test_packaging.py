@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from pathlib import Path
+
+from tenantkit_local.release.layer_lock import LAYERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,11 +25,12 @@ def _requirements(lines: list[str]) -> dict[str, str]:
 def test_layer_requirements_match_pyproject_runtime_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = _requirements(project["dependencies"])
-    layer = _requirements((ROOT / "layers/tenantkit/requirements.txt").read_text().splitlines())
-    abac = _requirements((ROOT / "layers/abac/requirements.txt").read_text().splitlines())
+    layers = {name: _requirements((ROOT / "layers" / name / "requirements.txt").read_text().splitlines())
+              for name in LAYERS}
     declared.pop("boto3")  # provided by the Lambda runtime
-    assert not set(layer) & set(abac)
-    assert {**layer, **abac} == declared
+    for first, second in itertools.combinations(LAYERS, 2):
+        assert not set(layers[first]) & set(layers[second]), (first, second)  # each stated once
+    assert {name: line for layer in layers.values() for name, line in layer.items()} == declared
 
 
 def test_layer_ships_py_typed_and_no_local_tooling():

@@ -9,7 +9,9 @@
   (manylinux_2_X <= 2.26 on python3.11 / Amazon Linux 2, <= 2.34 on 3.12+ / AL2023);
 * holds a native extension for another CPU (ELF e_machine);
 * has Python code importing a stdlib module removed in 3.12 or 3.13 (outside an
-  ``except ImportError`` fallback).
+  ``except ImportError`` fallback);
+* ships a distribution or a file another layer ships too (Lambda extracts every layer into the
+  same ``/opt``: one copy would silently overwrite the other).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from tenantkit_local.release.layer_lock import RUNTIME_PROVIDED, canonical, glibc_minors
 
 MB = 1_000_000
-BUDGETS = {"TenantkitLayer": 30 * MB, "AbacLayer": 15 * MB}
+BUDGETS = {"TenantkitLayer": 30 * MB, "AbacLayer": 15 * MB, "TracingLayer": 10 * MB}
 # PEP 594 (3.13) and PEP 632 / the 3.12 removals.
 REMOVED_STDLIB = frozenset({
     "distutils", "imp", "asynchat", "asyncore", "smtpd",  # 3.12
@@ -140,7 +142,7 @@ def check_layer(name: str, root: Path, runtime: str, arch: str) -> LayerReport:
         report.problems.append("no python/ folder (Lambda puts /opt/python on sys.path)")
         return report
     for dist_info in sorted(site.glob("*.dist-info")):
-        project = canonical(dist_info.name.rsplit("-", 1)[0])
+        project = canonical(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])  # <name>-<version>
         tags = _wheel_tags(dist_info)
         report.wheels[project] = tags
         if project in RUNTIME_PROVIDED:
@@ -161,7 +163,27 @@ def check_layer(name: str, root: Path, runtime: str, arch: str) -> LayerReport:
 
 
 def check_build(build_dir: Path, runtime: str, arch: str) -> list[LayerReport]:
-    return [check_layer(name, build_dir / name, runtime, arch) for name in BUDGETS if (build_dir / name).is_dir()]
+    reports = [check_layer(name, build_dir / name, runtime, arch) for name in BUDGETS if (build_dir / name).is_dir()]
+    check_overlaps(reports, build_dir)
+    return reports
+
+
+def layer_files(root: Path) -> set[str]:
+    """Paths of the files a layer puts under ``/opt`` (relative to it)."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def check_overlaps(reports: list[LayerReport], build_dir: Path) -> None:
+    """Add a problem to both layers of every pair that ships the same distribution or file."""
+    files = {r.name: layer_files(build_dir / r.name) for r in reports}
+    for i, first in enumerate(reports):
+        for second in reports[i + 1:]:
+            common = sorted(set(first.wheels) & set(second.wheels))
+            paths = sorted(files[first.name] & files[second.name])
+            for problem in ([f"{d} is shipped by both {first.name} and {second.name}" for d in common]
+                            + [f"{p} is in both {first.name} and {second.name}" for p in paths[:5]]):
+                first.problems.append(problem)
+                second.problems.append(problem)
 
 
 def main(argv: list[str] | None = None) -> int:
