@@ -9,7 +9,8 @@ mock_provider "aws" {
 }
 
 variables {
-  env = "dev"
+  env    = "dev"
+  region = "eu-west-1"
 }
 
 run "failed_queries_of_the_audit_workgroup" {
