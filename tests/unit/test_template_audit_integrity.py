@@ -51,12 +51,16 @@ def statements(function: str) -> list[dict[str, Any]]:
     return found
 
 
+def _actions(statement: dict[str, Any]) -> list[Any]:
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else list(value)
+
+
 def own_log_group_arn(function: str) -> dict[str, str]:
     """The ARN pattern of the function's own log group (its LogGroupName, as ``Fn::Sub``)."""
-    group = next(r for r in RESOURCES.values() if r["Type"] == "AWS::Logs::LogGroup"
-                 and r["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/"
-                                                         + RESOURCES[function]["Properties"]["FunctionName"]["Fn::Sub"]})
-    name = group["Properties"]["LogGroupName"]["Fn::Sub"]
+    name = "/aws/lambda/" + RESOURCES[function]["Properties"]["FunctionName"]["Fn::Sub"]
+    assert any(r["Type"] == "AWS::Logs::LogGroup" and r["Properties"]["LogGroupName"] == {"Fn::Sub": name}
+               for r in RESOURCES.values()), f"{function} has no log group of its own"
     return {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + name + ":*"}
 
 
@@ -93,7 +97,7 @@ def test_audit_functions_may_not_write_the_trusted_log_groups(function: str):
               and {"logs:PutLogEvents", "logs:CreateLogStream"} <= set(s["Action"])]
     assert denies and {ref(r) for r in denies[0]["Resource"]} == TRUSTED_GROUPS
     log_grants = [s for s in statements(function) if s["Effect"] == "Allow"
-                  and any(a.startswith("logs:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+                  and any(str(a).startswith("logs:") for a in _actions(s))]
     # No extra log permissions: the function may write its own log group and nothing else.
     assert [(sorted(s["Action"]), s["Resource"]) for s in log_grants] == [
         (["logs:CreateLogStream", "logs:PutLogEvents"], own_log_group_arn(function))]

@@ -52,7 +52,8 @@ def test_bff_role_may_only_assume_the_tenant_data_role_and_has_no_table_access()
     assert "ManagedPolicyArns" not in role
     statements = [s for policy in role["Policies"] for s in _unconditional(policy["PolicyDocument"]["Statement"])]
     assert not any(str(a).startswith("dynamodb:") for s in statements for a in _list(s["Action"]))
-    assert not any(str(a).startswith("sts:") for s in statements for a in _list(s["Action"]))  # only via the policy below
+    # sts: only through BffAssumeTenantDataRole below, and only on the tenant data role.
+    assert not any(str(a).startswith("sts:") for s in statements for a in _list(s["Action"]))
     assume = RESOURCES["BffAssumeTenantDataRole"]["Properties"]
     assert assume["Roles"] == [{"Ref": "BffProxyRole"}]
     assert assume["PolicyDocument"]["Statement"] == [{
