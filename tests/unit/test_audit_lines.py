@@ -8,6 +8,7 @@ array or one (pretty-printed) JSON object: a record is never split in two and ne
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gzip
 import io
 import json
@@ -66,6 +67,7 @@ def _stored(sink_root: str) -> list[dict[str, Any]]:
     return rows
 
 
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tenantkit-audit"
 BODY_FORMS = ["json-lines", "crlf-lines", "array", "pretty-array", "one-pretty-object", "one-raw-unicode-object"]
 
 
@@ -86,12 +88,20 @@ def test_sqs_round_trip_keeps_every_record_whole(routes, form):
         # a producer outside our emitter may write the characters raw: still one record
         "one-raw-unicode-object": json.dumps(records[0], ensure_ascii=False),
     }[form]
+    # Delivered a second after the last record was written: within the sink's ts bounds, so any
+    # quarantine here would be the body split wrongly (a record cut in two or merged).
+    arrival = max(dt.datetime.fromisoformat(r["ts"]) for r in records) + dt.timedelta(seconds=1)
+    event = sqs_event([("m-1", body)], arrival_ms=int(arrival.timestamp() * 1000), queue_arn=QUEUE_ARN)
     with tempfile.TemporaryDirectory() as root:
-        result = AuditSink(LocalStorage(root)).handle(sqs_event([("m-1", body)]))
+        result = AuditSink(LocalStorage(root)).handle(event)
         assert result == {"batchItemFailures": []}
         stored = _stored(root)
         assert not LocalStorage(root).list("quarantine/")
-    assert sorted(stored, key=lambda r: r["event_id"]) == sorted((r for _, r in produced), key=lambda r: r["event_id"])
+    # Each stored line is the producer's record, whole, plus the sink's provenance stamp.
+    received_at = arrival.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    provenance = {"received_from": QUEUE_ARN, "received_via": "sqs", "received_at": received_at}
+    expected = [{**r, **provenance} for _, r in produced]
+    assert sorted(stored, key=lambda r: r["event_id"]) == sorted(expected, key=lambda r: r["event_id"])
 
 
 def test_sqs_lines_split_on_newline_only():

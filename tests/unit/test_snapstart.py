@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 from test_template_operations import ROOT
@@ -9,7 +10,8 @@ from test_template_operations import ROOT
 from support.fakes import FakeClock, StaticFetcher
 from support.tokens import jwk_for, jwks_document, rsa_key
 from tenantkit import snapstart
-from tenantkit.bff.sessions import SessionStore
+from tenantkit.bff.credentials import TenantScopedClients
+from tenantkit.bff.sessions import DynamoDbSessionRepository
 from tenantkit.config import JwksSettings
 from tenantkit.jwks import JwksCache, PenaltyBox
 from tenantkit_local.template import load_template
@@ -55,14 +57,39 @@ def test_a_failed_fetch_after_restore_keeps_the_keys_due_for_refresh():
     assert cache.get_key("https://idp.example/keys", "k1", "RS256") is not None  # old keys within the stale bound
 
 
+class FakeSts:
+    """assume_role answering fresh credentials each call (counted)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def assume_role(self, **kwargs):
+        self.calls += 1
+        expiration = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        return {"Credentials": {"AccessKeyId": f"ASIAFAKE{self.calls:08d}", "SecretAccessKey": "s",
+                                "SessionToken": "t", "Expiration": expiration}}
+
+
 def test_cached_sdk_clients_are_dropped_and_rebuilt_with_current_credentials(monkeypatch):
     monkeypatch.setattr(snapstart, "_HOOKS", [])  # only this test's hooks run (no other test's caches)
-    made = []
-    store = SessionStore("table", client_factory=lambda: made.append(object()) or made[-1])
-    first = store.client
-    snapstart.register_after_restore(store.drop_client)
+    sts_made, made = [], []
+
+    def sts_factory():
+        sts_made.append(FakeSts())
+        return sts_made[-1]
+
+    clients = TenantScopedClients("arn:aws:iam::123456789012:role/tenant-data", sts_client_factory=sts_factory,
+                                  client_factory=lambda credentials: made.append(credentials) or object())
+    repository = DynamoDbSessionRepository("table", clients=clients)
+    first = clients.client_for("acme", "portal")
+    assert clients.client_for("acme", "portal") is first  # cached until a restore
+    snapstart.register_after_restore(repository.drop_clients)
     snapstart.run_after_restore_hooks()
-    assert store.client is not first and len(made) == 2
+    assert clients.cached_pairs() == []  # no credential of the snapshotted environment survives
+    assert clients.client_for("acme", "portal") is not first and len(made) == 2
+    # The STS client is rebuilt too, and the tenant's credentials are assumed again.
+    assert len(sts_made) == 2 and [s.calls for s in sts_made] == [1, 1]
+    assert made[0].access_key_id == made[1].access_key_id == "ASIAFAKE00000001"
 
 
 def test_random_state_differs_after_a_restore():
@@ -88,9 +115,11 @@ def test_the_authorizer_and_bff_register_their_hooks(monkeypatch, authorizer_env
     monkeypatch.setattr(snapstart, "_HOOKS", [])
     # Port 9 on loopback refuses at once: the warm-up logs the failure and init goes on.
     load_authorizer({**authorizer_env, "OIDC_JWKS_URI": "http://127.0.0.1:9/keys"})
-    load_bff({"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/x"})
+    load_bff({"SESSIONS_TABLE": "t", "UPSTREAM_MODE": "http", "UPSTREAM_URL": "http://127.0.0.1:9/x",
+              "TENANT_DATA_ROLE_ARN": "arn:aws:iam::123456789012:role/tenant-data",
+              "TENANT_REGISTRY": authorizer_env["TENANT_REGISTRY"]})
     assert [h.__qualname__ for h in snapstart.registered_hooks()] == ["JwksCache.after_restore",
-                                                                      "SessionStore.drop_client"]
+                                                                      "DynamoDbSessionRepository.drop_clients"]
 
 
 def test_snapstart_is_offered_on_the_authorizer_and_bff_for_python_3_12_and_later():

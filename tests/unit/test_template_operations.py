@@ -21,6 +21,8 @@ TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::N
 GOLDEN = {
     "AuditDlqDepthAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
                            {"Fn::GetAtt": ["AuditDeadLetterQueue", "QueueName"]}, 0),
+    "AuditLogsFailureQueueAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                   {"Fn::GetAtt": ["AuditLogsFailureQueue", "QueueName"]}, 0),
     "CompactionFailureAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
                                {"Fn::GetAtt": ["CompactionFailureQueue", "QueueName"]}, 0),
     "AuditSinkErrorsAlarm": ("AWS/Lambda", "Errors", {"Ref": "AuditSinkFunction"}, 0),
@@ -67,7 +69,14 @@ def test_there_is_no_runbook_without_an_alarm():
     terraform = "\n".join(f.read_text() for f in (ROOT / "terraform" / "stacks").glob("*/alarms.tf"))
     named |= set(re.findall(r"docs/runbooks/(alarm-[a-z0-9-]+\.md)", terraform))
     assert {p.name for p in (ROOT / "docs" / "runbooks").glob("alarm-*.md")} == named
-    assert len(ALARMS) == 10
+    assert len(ALARMS) == 12
+
+
+def test_no_two_alarms_watch_the_same_metric():
+    """One condition, one page: a second alarm on the same series would notify twice."""
+    watched = [(p.get("Namespace"), p.get("MetricName"), json.dumps(p.get("Dimensions"), sort_keys=True))
+               for p in ALARMS.values() if "MetricName" in p]
+    assert len(watched) == len(set(watched))
 
 
 def test_custom_metrics_have_no_dimensions():

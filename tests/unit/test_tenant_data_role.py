@@ -33,7 +33,7 @@ def test_trust_policy_admits_only_the_bff_role_with_both_tags():
     assert trust["Statement"] == [{
         "Sid": "BffWithTenantTags",
         "Effect": "Allow",
-        "Principal": {"AWS": {"Fn::GetAtt": ["BffProxyFunctionRole", "Arn"]}},
+        "Principal": {"AWS": {"Fn::GetAtt": ["BffProxyRole", "Arn"]}},
         "Action": ["sts:AssumeRole", "sts:TagSession"],
         "Condition": {
             "StringLike": {"aws:RequestTag/tenant_id": "?*", "aws:RequestTag/app_id": "?*"},
@@ -46,10 +46,16 @@ def test_trust_policy_admits_only_the_bff_role_with_both_tags():
 
 def test_bff_role_may_only_assume_the_tenant_data_role_and_has_no_table_access():
     bff = RESOURCES["BffProxyFunction"]["Properties"]
-    statements = [s for policy in bff["Policies"] for s in _unconditional(policy["Statement"])]
+    # The function runs as its explicit role (SAM ignores a function's Policies once Role is set).
+    assert bff["Role"] == {"Fn::GetAtt": ["BffProxyRole", "Arn"]} and "Policies" not in bff
+    role = RESOURCES["BffProxyRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = [s for policy in role["Policies"] for s in _unconditional(policy["PolicyDocument"]["Statement"])]
     assert not any(str(a).startswith("dynamodb:") for s in statements for a in _list(s["Action"]))
+    # sts: only through BffAssumeTenantDataRole below, and only on the tenant data role.
+    assert not any(str(a).startswith("sts:") for s in statements for a in _list(s["Action"]))
     assume = RESOURCES["BffAssumeTenantDataRole"]["Properties"]
-    assert assume["Roles"] == [{"Ref": "BffProxyFunctionRole"}]
+    assert assume["Roles"] == [{"Ref": "BffProxyRole"}]
     assert assume["PolicyDocument"]["Statement"] == [{
         "Sid": "AssumeTenantDataRoleWithTags", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
         "Resource": {"Fn::GetAtt": ["TenantDataRole", "Arn"]}}]
@@ -74,21 +80,25 @@ def test_only_this_api_may_invoke_the_bff_and_the_authorizer():
     permissions = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::Lambda::Permission"}
     by_function: dict[str, list[dict[str, Any]]] = {}
     for props in permissions.values():
-        by_function.setdefault(props["FunctionName"]["Fn::GetAtt"][0], []).append(props)
+        target = props["FunctionName"]
+        name = target["Fn::GetAtt"][0] if "Fn::GetAtt" in target else target["Ref"].removesuffix(".Alias")
+        by_function.setdefault(name, []).append(props)
+    # API Gateway invokes the published alias (SnapStart restores published versions only).
     assert by_function["AuthorizerFunction"] == [{
-        "Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]},
+        "Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "AuthorizerFunction.Alias"},
         "Principal": "apigateway.amazonaws.com",
         "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
                                  "${TenantApi}/authorizers/*"}}]
     assert by_function["BffProxyFunction"] == [{
-        "Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": ["BffProxyFunction", "Arn"]},
+        "Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "BffProxyFunction.Alias"},
         "Principal": "apigateway.amazonaws.com",
         "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
                                  "${TenantApi}/*/*/v1/*"}}]
     for function in ("AuthorizerFunction", "BffProxyFunction"):
         props = RESOURCES[function]["Properties"]
-        # No implicit permissions (SAM event sources), no function URL, no other way in.
-        assert "Events" not in props and "FunctionUrlConfig" not in props and "AutoPublishAlias" not in props
+        # No implicit permissions (SAM event sources), no function URL, no other way in. The alias
+        # SAM publishes (SnapStart) carries no permission of its own: only the one above admits a caller.
+        assert "Events" not in props and "FunctionUrlConfig" not in props
 
 
 def _list(value: Any) -> list[Any]:
