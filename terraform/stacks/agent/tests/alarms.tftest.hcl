@@ -19,7 +19,7 @@ mock_provider "aws" {
 }
 
 variables {
-  region = "eu-west-1"
+  region     = "eu-west-1"
   env        = "dev"
   app_id     = "portal"
   agent_name = "support"
