@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local import PROJECT_ROOT
 
 RUNTIMES = ("python3.11", "python3.12", "python3.13")
@@ -29,7 +30,7 @@ LAYERS = ("tenantkit", "abac")
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"})
 
 
-class LockError(Exception):
+class LockError(TenantkitError):
     """The requirements cannot be locked identically for every target."""
 
 
