@@ -173,9 +173,11 @@ def handler_attributes() -> dict[str, Any]:
     if state.route:
         method, _, path = state.route.partition(" ")
         values["http.request.method"] = method
-        # the audit route is a template already; templating it again is idempotent and keeps
-        # the one normalizer (tenantkit.paths) the only judge of what may reach a span
-        values["http.route"] = template_of(method, path).partition(" ")[2]
+        # the audit route is a template already (the authorizer's keeps API Gateway's resource
+        # template, e.g. {proxy+}; the BFF's turned client text into placeholders), so it is
+        # re-templated as one: idempotent, and the one normalizer (tenantkit.paths) stays the only
+        # judge of what may reach a span
+        values["http.route"] = template_of(method, path, resource=True).partition(" ")[2]
     if state.status is not None:
         values["http.response.status_code"] = state.status
     return {k: v for k, v in values.items() if v is not None}
