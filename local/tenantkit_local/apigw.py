@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tenantkit.envelope import rest_integration_context
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local.gateway_responses import GatewayResponses
 from tenantkit_local.gateway_tracing import GatewayTracer, current_trace_header, traced_headers
 from tenantkit_local.loopback import LoopbackHttpServer
@@ -132,7 +133,7 @@ def _event_body(body: bytes) -> tuple[str | None, bool]:
         return base64.b64encode(body).decode(), True
 
 
-class _FramingError(Exception):
+class _FramingError(TenantkitError):
     """A request body that cannot be framed: the status and ``{"message"}`` body to answer."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from tenantkit.exceptions import TenantkitError
 from tenantkit_local import PROJECT_ROOT
 from tenantkit_local.template import load_template
 
@@ -73,7 +74,7 @@ _ACTION_OF_OPERATION: dict[str, tuple[str, ...]] = {
 }
 
 
-class LedgerError(Exception):
+class LedgerError(TenantkitError):
     """The template cannot be expanded or read into per-function grants."""
 
 

@@ -144,9 +144,10 @@ def _ascii_look_alikes(char: str) -> tuple[str, ...]:
 @cache
 def _confusables() -> Mapping[str, list[dict[str, str]]]:
     """UTS #39 confusables (loaded on the first non-ASCII name only: ~1 MB of JSON)."""
-    from confusable_homoglyphs.confusables import confusables_data
+    from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
 
-    return confusables_data
+    data: Mapping[str, list[dict[str, str]]] = confusables_data  # the package ships no type information
+    return data
 
 
 @dataclass(frozen=True)

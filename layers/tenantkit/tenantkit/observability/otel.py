@@ -13,7 +13,6 @@ text may hold a token, so it never reaches a span.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,13 @@ from tenantkit.observability.otel_export import (
     XrayCompatibleIdGenerator,
 )
 from tenantkit.observability.pseudonym import session_id_policy
+from tenantkit.observability.settings import (
+    OtelSettings,
+    lambda_function_name,
+    lambda_region,
+    lambda_trace_header,
+    observability_settings,
+)
 from tenantkit.observability.spans import active_tracer, error_status, unsampled_traceparent
 from tenantkit.observability.state import current_state
 from tenantkit.paths import template_of
@@ -45,28 +51,21 @@ class Pipeline:
     provider: TracerProvider
     tracer: trace.Tracer
     processor: InvocationSpanProcessor
-    config: tuple[str | None, ...]
+    config: OtelSettings
 
 
 # A changed endpoint (tests, the local stack restarted on another port) builds a new pipeline
-# rather than exporting to a receiver that is gone.
-# Read on every invocation, so only the endpoint; the other settings are read when a pipeline is
-# built (``reset()`` forgets the pipelines).
-_CONFIG_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-
-
-def _config() -> tuple[str | None, ...]:
-    return tuple(os.environ.get(name) for name in _CONFIG_VARIABLES)
+# rather than exporting to a receiver that is gone. The settings come from the validated
+# observability settings, read once per invocation (``reset()`` forgets the pipelines).
+def _config() -> OtelSettings:
+    return observability_settings().otel
 
 
 _pipelines: dict[str, Pipeline] = {}
 
 
 def sample_ratio() -> float:
-    try:
-        return min(max(float(os.environ.get("TENANTKIT_TRACING_SAMPLE_RATIO", "1")), 0.0), 1.0)
-    except ValueError:
-        return 1.0
+    return _config().sample_ratio
 
 
 def pipeline(service: str) -> Pipeline:
@@ -79,11 +78,11 @@ def pipeline(service: str) -> Pipeline:
     if found is None:
         resource = Resource.create({
             "service.name": service, "cloud.provider": "aws", "cloud.platform": "aws_lambda",
-            "cloud.region": os.environ.get("AWS_REGION", ""),
-            "faas.name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", service),
+            "cloud.region": lambda_region() or "",
+            "faas.name": lambda_function_name() or service,
         })
-        processor = InvocationSpanProcessor(OtlpHttpSpanExporter(ExportSettings.from_env()))
-        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(sample_ratio())), resource=resource,
+        processor = InvocationSpanProcessor(OtlpHttpSpanExporter(ExportSettings.from_settings(config)))
+        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(config.sample_ratio)), resource=resource,
                                   id_generator=XrayCompatibleIdGenerator(), shutdown_on_exit=False)
         provider.add_span_processor(processor)
         found = Pipeline(provider, provider.get_tracer(SCOPE), processor, config)
@@ -99,7 +98,7 @@ def reset() -> None:
 
 
 def inbound_context(event: Any) -> context_api.Context | None:
-    lambda_header = os.environ.get("_X_AMZN_TRACE_ID")
+    lambda_header = lambda_trace_header()
     if lambda_header:
         return xray_context(lambda_header)
     headers = event.get("headers") if isinstance(event, dict) else None
@@ -174,9 +173,11 @@ def handler_attributes() -> dict[str, Any]:
     if state.route:
         method, _, path = state.route.partition(" ")
         values["http.request.method"] = method
-        # the audit route is a template already; templating it again is idempotent and keeps
-        # the one normalizer (tenantkit.paths) the only judge of what may reach a span
-        values["http.route"] = template_of(method, path).partition(" ")[2]
+        # the audit route is a template already (the authorizer's keeps API Gateway's resource
+        # template, e.g. {proxy+}; the BFF's turned client text into placeholders), so it is
+        # re-templated as one: idempotent, and the one normalizer (tenantkit.paths) stays the only
+        # judge of what may reach a span
+        values["http.route"] = template_of(method, path, resource=True).partition(" ")[2]
     if state.status is not None:
         values["http.response.status_code"] = state.status
     return {k: v for k, v in values.items() if v is not None}
@@ -187,7 +188,7 @@ def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, A
 
     @functools.wraps(handler)
     def call(event: Any, context: Any) -> Any:
-        lambda_header = os.environ.get("_X_AMZN_TRACE_ID")
+        lambda_header = lambda_trace_header()
         parsed = parse_xray_header(lambda_header) if lambda_header else None
         if parsed is not None and not parsed[2]:
             # Not sampled upstream (most production invocations): what ParentBased would answer

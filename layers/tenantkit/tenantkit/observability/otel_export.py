@@ -15,7 +15,6 @@ The payload is the standard ``ExportTraceServiceRequest`` from opentelemetry-exp
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import threading
@@ -31,9 +30,8 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor  # not inside th
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from tenantkit.observability.otlp_http import PipelinedHttpConnection
+from tenantkit.observability.settings import OtelSettings, lambda_region
 
-DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"  # the ADOT collector Lambda layer's OTLP/HTTP receiver
-DEFAULT_FLUSH_TIMEOUT_MS = 100
 MAX_SPANS_PER_INVOCATION = 512
 _WARN_INTERVAL_SECONDS = 60.0
 
@@ -46,22 +44,18 @@ class ExportSettings:
 
     @classmethod
     def from_env(cls) -> ExportSettings:
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-        if not endpoint:
-            base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-            endpoint = base.rstrip("/") + "/v1/traces" if base else DEFAULT_ENDPOINT
-        try:
-            timeout_ms = float(os.environ.get("TENANTKIT_TRACING_FLUSH_TIMEOUT_MS", DEFAULT_FLUSH_TIMEOUT_MS))
-        except ValueError:
-            timeout_ms = DEFAULT_FLUSH_TIMEOUT_MS
-        timeout_ms = min(max(timeout_ms, 1.0), 2000.0)
+        """From the validated :class:`OtelSettings` (a bad value is a ``ConfigurationError``)."""
+        return cls.from_settings(OtelSettings.from_env())
+
+    @classmethod
+    def from_settings(cls, settings: OtelSettings) -> ExportSettings:
+        endpoint = settings.traces_endpoint
         host = urlsplit(endpoint).hostname or ""
-        sigv4 = os.environ.get("TENANTKIT_OTLP_SIGV4", "").strip().lower()
+        xray_endpoint = host.startswith("xray.") and host.endswith(".amazonaws.com")
         region = None
-        if sigv4 in ("1", "true", "yes", "on") or (sigv4 == "" and host.startswith("xray.") and
-                                                    host.endswith(".amazonaws.com")):
-            region = host.split(".")[1] if host.startswith("xray.") else os.environ.get("AWS_REGION", "us-east-1")
-        return cls(endpoint, timeout_ms / 1000, region)
+        if settings.sigv4 or (settings.sigv4 is None and xray_endpoint):
+            region = host.split(".")[1] if host.startswith("xray.") else lambda_region() or "us-east-1"
+        return cls(endpoint, settings.flush_timeout_ms / 1000, region)
 
 
 class XrayCompatibleIdGenerator(IdGenerator):

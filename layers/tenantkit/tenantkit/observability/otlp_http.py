@@ -14,12 +14,12 @@ import socket
 import time
 from typing import Any
 
+from tenantkit.observability.exceptions import CollectorTimeoutError
+
+__all__ = ["MAX_IN_FLIGHT", "CollectorTimeoutError", "PipelinedHttpConnection"]
+
 MAX_IN_FLIGHT = 4
 _MAX_HEADER_BYTES = 65536
-
-
-class CollectorTimeoutError(TimeoutError):
-    """The collector did not take or answer an export before the flush deadline."""
 
 
 class PipelinedHttpConnection:

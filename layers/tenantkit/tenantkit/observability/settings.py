@@ -12,9 +12,13 @@ functions in one process, each with its own environment). A container whose init
 failed closed still has to log that it did: there, the accessor falls back to the safe values
 (``hashed``, no event logging).
 
-Runtime facts that the Lambda service sets per invocation (``_X_AMZN_TRACE_ID``,
-``AWS_LAMBDA_FUNCTION_NAME``) are not configuration; :func:`lambda_trace_header` and
-:func:`in_lambda` read them.
+The OpenTelemetry adapter's export settings (:class:`OtelSettings`: collector endpoint, flush
+bound, sampling ratio, SigV4) are part of the same object, so a bad value fails every function
+at init too, whichever tracing backend is chosen.
+
+Runtime facts that the Lambda service sets (``_X_AMZN_TRACE_ID``, ``AWS_LAMBDA_FUNCTION_NAME``,
+``AWS_REGION``) are not configuration; :func:`lambda_trace_header`, :func:`in_lambda`,
+:func:`lambda_function_name` and :func:`lambda_region` read them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
+from urllib.parse import urlsplit
 
+from tenantkit.config import env_number
 from tenantkit.exceptions import ConfigurationError
 from tenantkit.observability.state import RequestState, current_state
 
@@ -32,18 +38,26 @@ __all__ = [
     "LOG_EVENT",
     "LOG_HASH_KEY",
     "METRICS_NAMESPACE",
+    "OTLP_ENDPOINT",
+    "OTLP_SIGV4",
+    "OTLP_TRACES_ENDPOINT",
     "SERVICE_NAME",
     "SESSION_ID_LOGGING",
     "SESSION_ID_LOGGING_MODES",
     "TRACE_DISABLED",
     "TRACING",
     "TRACING_BACKENDS",
+    "TRACING_FLUSH_TIMEOUT_MS",
+    "TRACING_SAMPLE_RATIO",
     "TRUE_VALUES",
     "VARIABLES",
     "ObservabilitySettings",
+    "OtelSettings",
     "env_bool",
     "env_choice",
     "in_lambda",
+    "lambda_function_name",
+    "lambda_region",
     "lambda_trace_header",
     "observability_settings",
     "reset_observability_settings",
@@ -64,7 +78,61 @@ TRACING = "TENANTKIT_TRACING"
 LOG_EVENT = "POWERTOOLS_LOGGER_LOG_EVENT"
 SESSION_ID_LOGGING = "TENANTKIT_SESSION_ID_LOGGING"
 LOG_HASH_KEY = "TENANTKIT_LOG_HASH_KEY"
-VARIABLES = (SERVICE_NAME, METRICS_NAMESPACE, TRACE_DISABLED, TRACING, LOG_EVENT, SESSION_ID_LOGGING, LOG_HASH_KEY)
+OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+TRACING_FLUSH_TIMEOUT_MS = "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS"
+TRACING_SAMPLE_RATIO = "TENANTKIT_TRACING_SAMPLE_RATIO"
+OTLP_SIGV4 = "TENANTKIT_OTLP_SIGV4"
+VARIABLES = (SERVICE_NAME, METRICS_NAMESPACE, TRACE_DISABLED, TRACING, LOG_EVENT, SESSION_ID_LOGGING, LOG_HASH_KEY,
+             OTLP_TRACES_ENDPOINT, OTLP_ENDPOINT, TRACING_FLUSH_TIMEOUT_MS, TRACING_SAMPLE_RATIO, OTLP_SIGV4)
+
+# The ADOT collector Lambda layer's OTLP/HTTP receiver (the OTLP specification's default too).
+DEFAULT_OTLP_TRACES_ENDPOINT = "http://localhost:4318/v1/traces"
+# The flush is on the request path: a collector that hangs costs a request at most this bound.
+MAX_FLUSH_TIMEOUT_MS = 2000.0
+
+
+@dataclass(frozen=True, slots=True)
+class OtelSettings:
+    """Where and how the OpenTelemetry adapter exports (read only when ``TENANTKIT_TRACING=otel``
+    builds a pipeline, but validated with the other settings)."""
+
+    traces_endpoint: str = DEFAULT_OTLP_TRACES_ENDPOINT
+    flush_timeout_ms: float = 100.0
+    sample_ratio: float = 1.0
+    # None: sign only for the X-Ray OTLP endpoint (``xray.<region>.amazonaws.com``)
+    sigv4: bool | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OtelSettings:
+        env = os.environ if environ is None else environ
+        endpoint = _otlp_url(env, OTLP_TRACES_ENDPOINT)
+        if not endpoint:
+            base = _otlp_url(env, OTLP_ENDPOINT)
+            endpoint = base.rstrip("/") + "/v1/traces" if base else DEFAULT_OTLP_TRACES_ENDPOINT
+        sigv4 = env.get(OTLP_SIGV4, "").strip()
+        return cls(
+            traces_endpoint=endpoint,
+            flush_timeout_ms=env_number(env, TRACING_FLUSH_TIMEOUT_MS, 100.0, 1.0, MAX_FLUSH_TIMEOUT_MS),
+            sample_ratio=env_number(env, TRACING_SAMPLE_RATIO, 1.0, 0.0, 1.0),
+            sigv4=env_bool(env, OTLP_SIGV4) if sigv4 else None,
+        )
+
+
+def _otlp_url(env: Mapping[str, str], name: str) -> str:
+    """``name`` as an http(s) URL with a host; blank or unset = ``""``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        # .port raises on a port that is not a number in range: at init, not at the first export
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigurationError(name, "must be an http(s) URL with a host")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +144,7 @@ class ObservabilitySettings:
     log_event: bool = False
     session_id_logging: str = "hashed"
     log_hash_key: bytes | None = field(default=None, repr=False)
+    otel: OtelSettings = field(default_factory=OtelSettings)
 
     # variable -> attribute (tests/unit/test_docs_configuration.py checks the documented defaults)
     FIELDS: ClassVar[dict[str, str]] = {
@@ -86,6 +155,9 @@ class ObservabilitySettings:
         LOG_EVENT: "log_event",
         SESSION_ID_LOGGING: "session_id_logging",
         LOG_HASH_KEY: "log_hash_key",
+        OTLP_TRACES_ENDPOINT: "otel.traces_endpoint",
+        TRACING_FLUSH_TIMEOUT_MS: "otel.flush_timeout_ms",
+        TRACING_SAMPLE_RATIO: "otel.sample_ratio",
     }
 
     @classmethod
@@ -100,6 +172,7 @@ class ObservabilitySettings:
             log_event=env_bool(env, LOG_EVENT),
             session_id_logging=env_choice(env, SESSION_ID_LOGGING, SESSION_ID_LOGGING_MODES),
             log_hash_key=key.encode() if key else None,
+            otel=OtelSettings.from_env(env),
         )
 
 
@@ -169,6 +242,16 @@ def _from_environment() -> ObservabilitySettings:
 def lambda_trace_header() -> str | None:
     """The X-Ray trace header the Lambda runtime sets for this invocation (not configuration)."""
     return os.environ.get("_X_AMZN_TRACE_ID") or None
+
+
+def lambda_function_name() -> str | None:
+    """The function name the Lambda runtime set (not configuration)."""
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or None
+
+
+def lambda_region() -> str | None:
+    """The region the Lambda runtime set (not configuration)."""
+    return os.environ.get("AWS_REGION") or None
 
 
 def in_lambda() -> bool:
