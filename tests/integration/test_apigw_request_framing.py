@@ -24,7 +24,7 @@ class Recorder:
     def __init__(self, name: str) -> None:
         self.name, self.events = name, []
 
-    def invoke(self, event: dict[str, Any]) -> Invocation:
+    def invoke(self, event: dict[str, Any], environ: dict[str, str] | None = None) -> Invocation:
         self.events.append(event)
         if self.name == "AuthorizerFunction":  # allow every route
             arn = event["methodArn"].split("/", 1)[0] + "/*"

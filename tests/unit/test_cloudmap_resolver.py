@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import threading
 import time
@@ -448,8 +449,21 @@ def test_an_instance_is_used_iff_https_and_on_a_label_boundary_of_the_allowlist(
     if "." not in suffix:
         suffix += ".internal"
     resolver = CloudMapResolver(namespace=NAMESPACE, service=SERVICE, client=object(), allowed_hosts=(suffix,))
-    expected = scheme.lower() == "https" and (host == suffix or host.endswith("." + suffix))
+    # An IP literal is matched only against IP networks, never against a DNS suffix of digits.
+    network, address = _ip(ipaddress.ip_network, suffix), _ip(ipaddress.ip_address, host)
+    if network is not None:
+        on_list = address is not None and address.version == network.version and address in network
+    else:
+        on_list = address is None and (host == suffix or host.endswith("." + suffix))
+    expected = scheme.lower() == "https" and on_list
     assert (resolver._endpoint(instance("i", url=f"{scheme}://{host}/x")) is not None) is expected
+
+
+def _ip(parse, text: str):  # type: ignore[no-untyped-def]
+    try:
+        return parse(text, strict=False) if parse is ipaddress.ip_network else parse(text)
+    except ValueError:
+        return None
 
 
 def test_from_env_requires_the_host_allowlist():
