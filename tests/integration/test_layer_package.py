@@ -124,7 +124,7 @@ def test_a_handler_traced_with_otel_exports_its_span_from_the_packaged_layers(bu
     with OtlpReceiver() as receiver:
         proc = _run(built, runtime_sdk, code, layers=(tracing,), env={
             "TENANTKIT_TRACING": "otel", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.endpoint,
-            "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS": "5000", "AUDIT_STORE": str(tmp_path / "audit"),
+            "TENANTKIT_TRACING_FLUSH_TIMEOUT_MS": "2000", "AUDIT_STORE": str(tmp_path / "audit"),
             "AWS_LAMBDA_FUNCTION_NAME": "audit-sink", "TENANTKIT_LOG_HASH_KEY": "k" * 32})
         assert proc.returncode == 0, proc.stderr[-3000:]
         spans = receiver.wait_for(1)
