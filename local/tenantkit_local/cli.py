@@ -116,7 +116,7 @@ def _replay_proxy(args: argparse.Namespace, files: list[Path]) -> int:
         spec = function_spec(args.template, args.function, env_vars=env_vars,
                              resource_names=services.resource_names)
         store = DynamoDbSessionRepository(spec.environment.get("SESSIONS_TABLE", ""),
-                             client_factory=lambda: services.moto.client("dynamodb"))
+                             clients=services.moto.tenant_scoped_clients())
         renderer = EventRenderer(LocalIssuer(), registry_json=registry,
                                  session_factory=lambda envelope: store.create(envelope).session_id)
         rows = replay_proxy(FunctionRunner(spec), files, renderer)
