@@ -9,6 +9,9 @@ thread's stack and attributes the call:
 2. otherwise to the owner of the OUTERMOST layer module on the stack
    (``tenantkit_local.least_privilege.MODULE_OWNERS``): tests that drive the layer directly;
 3. otherwise to nobody: test setup and local tooling (seeding moto, the CLI) are not functions.
+   Local tooling (``tenantkit_local``) met before any owned layer module also means nobody: an
+   operator tool that drives a function's module (``tenantkit audit redrive`` runs the sink) and
+   makes its own calls in between (reading back what is stored) is not the function.
 
 A call from a ``tenantkit`` module no owner covers is an error: a new AWS-calling module must be
 assigned to its function.
@@ -76,6 +79,8 @@ def attribute(frame: FrameType | None, handler_dirs: dict[str, str]) -> tuple[st
         if directory in handler_dirs:
             return handler_dirs[directory], None
         module = str(frame.f_globals.get("__name__", ""))
+        if owner is None and (module == "tenantkit_local" or module.startswith("tenantkit_local.")):
+            return None, unowned
         if module == "tenantkit" or module.startswith("tenantkit."):
             listed, found = owner_of_module(module)
             if found is not None:

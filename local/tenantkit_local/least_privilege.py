@@ -47,6 +47,7 @@ REASONS = PROJECT_ROOT / "docs" / "least-privilege-reasons.yaml"
 # test calls it directly (reading back what the sink wrote is the test's call, not the sink's).
 MODULE_OWNERS: dict[str, str | None] = {
     "tenantkit.aws": None,  # creates every client: plumbing, the caller further up decides
+    "tenantkit.observability": None,  # wraps handlers and clients of every function
     "tenantkit.audit.storage": None,
     "tenantkit.cost": None,  # takes the caller's bedrock-runtime client
     "tenantkit.authorizer": "AuthorizerFunction",

@@ -185,6 +185,11 @@ def test_calls_are_attributed_to_the_outermost_owned_layer_module():
     assert call_from("tenantkit.bff.service", registry)() == ("BffProxyFunction", None)
     assert call_from("tenantkit.audit.storage", innermost)() == (None, None)  # shared: the caller decides
     assert call_from("tenantkit.aws", innermost)() == (None, None)  # client plumbing: the caller decides
+    assert call_from("tenantkit.observability.handler", registry)() == ("AuthorizerFunction", None)
+    # an operator tool's own call while it drives a function's module is not the function's
+    tool_read = call_from("tenantkit_local.redrive", call_from("tenantkit.audit.storage", innermost))
+    assert call_from("tenantkit.audit.sink", tool_read)() == (None, None)
+    assert call_from("tenantkit_local.events", registry)() == ("AuthorizerFunction", None)  # the layer's call
     assert call_from("tenantkit.bff.credentials", call_from("tenantkit.aws", innermost))() == ("BffProxyFunction", None)
     assert call_from("tenantkit.newmodule", innermost)() == (None, "tenantkit.newmodule")
 
