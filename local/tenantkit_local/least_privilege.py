@@ -394,7 +394,7 @@ def main() -> int:
     observed = load_observed()
     LEDGER.write_text(render(observed, grants, reasons))
     found = problems(observed, grants, reasons)
-    print("\n".join(found) if found else f"{LEDGER.name}: {len(grants)} functions, no problem")
+    print("\n".join(found) if found else f"{LEDGER.name}: {len(grants)} roles (own and assumed), no problem")
     sys.stdout.flush()
     return 1 if found else 0
 
