@@ -116,7 +116,7 @@ def _replay_proxy(args: argparse.Namespace, files: list[Path]) -> int:
         spec = function_spec(args.template, args.function, env_vars=env_vars,
                              resource_names=services.resource_names)
         store = DynamoDbSessionRepository(spec.environment.get("SESSIONS_TABLE", ""),
-                             client_factory=lambda: services.moto.client("dynamodb"))
+                             clients=services.moto.tenant_scoped_clients())
         renderer = EventRenderer(LocalIssuer(), registry_json=registry,
                                  session_factory=lambda envelope: store.create(envelope).session_id)
         rows = replay_proxy(FunctionRunner(spec), files, renderer)
@@ -161,20 +161,14 @@ def cmd_events_render(args: argparse.Namespace) -> int:
 
 
 def _stack_session_factory(stack: dict[str, object]):  # type: ignore[no-untyped-def]
-    """Binds sessions in a running local stack's table (the ids the rendered BFF events carry)."""
+    """Binds sessions in a running local stack's table (the ids the rendered BFF events carry),
+    through the BFF's own path: tenant-scoped credentials from the stack's STS."""
     from tenantkit.bff.sessions import SessionStore
-    from tenantkit_local.cloud import FAKE_CREDENTIALS
-
-    def client() -> object:
-        import boto3
-
-        return boto3.client("dynamodb", endpoint_url=str(stack["moto_endpoint"]),
-                            region_name=FAKE_CREDENTIALS["AWS_REGION"],
-                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    from tenantkit_local.cloud import tenant_scoped_clients
 
     tables = stack.get("tables") or {}
-    store = SessionStore(str(tables.get("SessionsTable", "")), client_factory=client)  # type: ignore[union-attr]
+    store = SessionStore(str(tables.get("SessionsTable", "")),  # type: ignore[union-attr]
+                         clients=tenant_scoped_clients(str(stack["moto_endpoint"])))
     return lambda envelope: store.create(envelope).session_id
 
 

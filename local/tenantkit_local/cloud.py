@@ -61,20 +61,28 @@ class MotoServer:
                             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
 
     def tenant_scoped_clients(self, role_arn: str = LOCAL_TENANT_DATA_ROLE_ARN, **options: Any) -> Any:
-        """The BFF's credential path against this server: AssumeRole on moto's STS (signed with
-        the fake operator credentials), DynamoDB clients signed with the issued keys."""
-        import boto3
+        """The BFF's credential path against this server (:func:`tenant_scoped_clients`)."""
+        return tenant_scoped_clients(self.endpoint, role_arn, **options)
 
-        from tenantkit.bff.credentials import TenantScopedClients
 
-        def dynamodb(credentials: Any) -> Any:
-            return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=FAKE_CREDENTIALS["AWS_REGION"],
-                                aws_access_key_id=credentials.access_key_id,
-                                aws_secret_access_key=credentials.secret_access_key,
-                                aws_session_token=credentials.session_token)
+def tenant_scoped_clients(endpoint: str, role_arn: str = LOCAL_TENANT_DATA_ROLE_ARN, **options: Any) -> Any:
+    """The BFF's credential path against the moto server at ``endpoint``: AssumeRole on moto's
+    STS (signed with the fake operator credentials), DynamoDB clients signed with the issued keys."""
+    import boto3
 
-        options.setdefault("sts_client_factory", lambda: self.client("sts"))
-        return TenantScopedClients(role_arn, client_factory=dynamodb, **options)
+    from tenantkit.bff.credentials import TenantScopedClients
+
+    def client(service: str, access_key: str, secret_key: str, token: str | None = None) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=FAKE_CREDENTIALS["AWS_REGION"],
+                            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                            aws_session_token=token)
+
+    def dynamodb(credentials: Any) -> Any:
+        return client("dynamodb", credentials.access_key_id, credentials.secret_access_key, credentials.session_token)
+
+    options.setdefault("sts_client_factory", lambda: client(
+        "sts", FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
+    return TenantScopedClients(role_arn, client_factory=dynamodb, **options)
 
 
 def table_definition(logical_id: str, template_path: Path | None = None) -> dict[str, Any]:

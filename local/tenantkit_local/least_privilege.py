@@ -9,6 +9,11 @@ Three inputs, one ledger (``docs/least-privilege.md``):
 * **observed** (``docs/least-privilege-observed.json``): every AWS API operation the function's
   code performed during a complete test run, recorded by ``tests/least_privilege_plugin.py``
   through botocore's ``before-call`` event and mapped to IAM actions by :func:`iam_actions`.
+* **assumed roles**: a call signed with credentials the function obtained from ``sts:AssumeRole``
+  is checked against the ASSUMED role, not the function's own: it is recorded under
+  ``<function>/<role>`` (``BffProxyFunction/TenantDataRole``). A template role is assumable by a
+  function when its trust policy names the function's role as principal; the role an ARN
+  designates is found by :func:`role_of_arn`.
 * **reasons** (``docs/least-privilege-reasons.yaml``): why a granted action no test exercises
   is still needed (used by Lambda on the function's behalf, by Athena with the caller's rights...).
 
@@ -42,6 +47,8 @@ REASONS = PROJECT_ROOT / "docs" / "least-privilege-reasons.yaml"
 # module (storage back ends): its calls belong to whichever owner is above it, and to nobody when a
 # test calls it directly (reading back what the sink wrote is the test's call, not the sink's).
 MODULE_OWNERS: dict[str, str | None] = {
+    "tenantkit.aws": None,  # creates every client: plumbing, the caller further up decides
+    "tenantkit.observability": None,  # wraps handlers and clients of every function
     "tenantkit.audit.storage": None,
     "tenantkit.cost": None,  # takes the caller's bedrock-runtime client
     "tenantkit.authorizer": "AuthorizerFunction",
@@ -74,14 +81,29 @@ _ACTION_OF_OPERATION: dict[str, tuple[str, ...]] = {
 }
 
 
+# Actions an operation needs only when a parameter is given (``sts:TagSession`` to pass session
+# tags on AssumeRole, per the IAM documentation on session tags).
+_ACTION_OF_PARAMETER: dict[str, dict[str, str]] = {
+    "sts:AssumeRole": {"Tags": "sts:TagSession", "TransitiveTagKeys": "sts:TagSession"},
+    "sts:AssumeRoleWithWebIdentity": {"Tags": "sts:TagSession"},
+}
+
+
 class LedgerError(TenantkitError):
     """The template cannot be expanded or read into per-function grants."""
 
 
-def iam_actions(signing_name: str, operation: str) -> tuple[str, ...]:
-    """IAM actions one API operation needs (``s3``, ``ListObjectsV2`` -> ``s3:ListBucket``)."""
+def iam_actions(signing_name: str, operation: str, parameters: Any = ()) -> tuple[str, ...]:
+    """IAM actions one API operation needs (``s3``, ``ListObjectsV2`` -> ``s3:ListBucket``), given
+    the names of the parameters it was called with (``AssumeRole`` with ``Tags`` also needs
+    ``sts:TagSession``)."""
     key = f"{signing_name}:{operation}"
-    return _ACTION_OF_OPERATION.get(key, (key,))
+    actions = _ACTION_OF_OPERATION.get(key, (key,))
+    extra = _ACTION_OF_PARAMETER.get(key, {})
+    for name in sorted(set(parameters) & set(extra)):
+        if extra[name] not in actions:
+            actions += (extra[name],)
+    return actions
 
 
 def owner_of_module(module: str) -> tuple[bool, str | None]:
@@ -158,6 +180,31 @@ def _role_id(role: Any) -> str | None:
     return None
 
 
+def _normalized(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+def role_of_arn(arn: str, role_ids: list[str]) -> str | None:
+    """The template role (logical id) an IAM role ARN designates, or None.
+
+    Deployed, CloudFormation names a role ``<stack>-<LogicalId>-<suffix>``; locally it is
+    ``tenantkit-local-TenantDataRole``; tests write ``tenant-data``. So: the role name (after the
+    last ``/``), lowercased without separators, must contain the logical id lowercased, with or
+    without its ``Role`` suffix. A match inside a longer match does not count (``Data`` inside
+    ``TenantData``); a name carrying two roles' ids designates neither."""
+    if ":role/" not in arn:
+        return None
+    name = _normalized(arn.rsplit("/", 1)[-1])
+    matched: dict[str, str] = {}  # role -> the longest of its forms found in the name
+    for role_id in role_ids:
+        for form in (_normalized(role_id), _normalized(role_id.removesuffix("Role"))):
+            if form and form in name and len(form) > len(matched.get(role_id, "")):
+                matched[role_id] = form
+    kept = [role for role, form in matched.items()
+            if not any(form != other and form in other for other in matched.values())]
+    return kept[0] if len(kept) == 1 else None
+
+
 @dataclass(slots=True)
 class FunctionGrants:
     function: str
@@ -165,19 +212,47 @@ class FunctionGrants:
     actions: dict[str, list[str]] = field(default_factory=dict)  # action -> statement ids
     managed_policies: list[str] = field(default_factory=list)
     log_resources: list[Any] = field(default_factory=list)
+    assumed: bool = False  # a role the function assumes, not the function's own
+    conditions: dict[str, list[str]] = field(default_factory=dict)  # action -> condition keys
 
     def grants(self, action: str) -> bool:
         return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in self.actions)
 
 
-def function_grants(expanded: dict[str, Any]) -> dict[str, FunctionGrants]:
-    resources = expanded["Resources"]
+def _attached_policies(resources: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     attached: dict[str, list[dict[str, Any]]] = {}
     for resource in resources.values():
         if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             for role in resource["Properties"].get("Roles", []):
                 if isinstance(role, dict) and "Ref" in role:
                     attached.setdefault(role["Ref"], []).append(resource["Properties"]["PolicyDocument"])
+    return attached
+
+
+def _role_grants(function: str, role_id: str, expanded: dict[str, Any],
+                 attached: dict[str, list[dict[str, Any]]], *, assumed: bool = False) -> FunctionGrants:
+    role = expanded["Resources"][role_id]["Properties"]
+    grants = FunctionGrants(function, role_id, managed_policies=list(role.get("ManagedPolicyArns", [])),
+                            assumed=assumed)
+    documents = [p["PolicyDocument"] for p in role.get("Policies", [])] + attached.get(role_id, [])
+    for document in documents:
+        for statement in _statements(document):
+            sid = statement.get("Sid", "(no Sid)")
+            condition_keys = sorted({key for test in (statement.get("Condition") or {}).values()
+                                     if isinstance(test, dict) for key in test})
+            for action in _actions(statement["Action"], expanded.get("Mappings") or {}):
+                grants.actions.setdefault(action, []).append(sid)
+                grants.conditions.setdefault(action, [])
+                grants.conditions[action] += [k for k in condition_keys if k not in grants.conditions[action]]
+                if action.startswith("logs:"):
+                    grants.log_resources += _as_list(statement["Resource"])
+    return grants
+
+
+def function_grants(expanded: dict[str, Any]) -> dict[str, FunctionGrants]:
+    """Each function's own role, by function logical id."""
+    resources = expanded["Resources"]
+    attached = _attached_policies(resources)
     result = {}
     for logical_id, resource in sorted(resources.items()):
         if resource["Type"] != "AWS::Lambda::Function":
@@ -185,17 +260,37 @@ def function_grants(expanded: dict[str, Any]) -> dict[str, FunctionGrants]:
         role_id = _role_id(resource["Properties"].get("Role"))
         if role_id is None or role_id not in resources:
             raise LedgerError(f"{logical_id}: role is not a role of this template")
-        role = resources[role_id]["Properties"]
-        grants = FunctionGrants(logical_id, role_id, managed_policies=list(role.get("ManagedPolicyArns", [])))
-        documents = [p["PolicyDocument"] for p in role.get("Policies", [])] + attached.get(role_id, [])
-        for document in documents:
-            for statement in _statements(document):
-                sid = statement.get("Sid", "(no Sid)")
-                for action in _actions(statement["Action"], expanded.get("Mappings") or {}):
-                    grants.actions.setdefault(action, []).append(sid)
-                    if action.startswith("logs:"):
-                        grants.log_resources += _as_list(statement["Resource"])
-        result[logical_id] = grants
+        result[logical_id] = _role_grants(logical_id, role_id, expanded, attached)
+    return result
+
+
+def _trusted_roles(trust_policy: Any) -> set[str]:
+    """Template roles a trust policy lets assume the role (``Principal: {AWS: !GetAtt R.Arn}``)."""
+    trusted = set()
+    for statement in _statements(trust_policy or {}):
+        principals = statement.get("Principal", {})
+        for principal in _as_list(principals.get("AWS", []) if isinstance(principals, dict) else []):
+            role_id = _role_id(principal)
+            if role_id is not None:
+                trusted.add(role_id)
+    return trusted
+
+
+def template_roles(expanded: dict[str, Any]) -> list[str]:
+    return sorted(k for k, r in expanded["Resources"].items() if r["Type"] == "AWS::IAM::Role")
+
+
+def ledger_grants(expanded: dict[str, Any]) -> dict[str, FunctionGrants]:
+    """Function roles (key: the function) and the roles each function may assume
+    (key: ``<function>/<role>``): the principals the ledger accounts for."""
+    resources = expanded["Resources"]
+    attached = _attached_policies(resources)
+    result = function_grants(expanded)
+    for function, own in list(result.items()):
+        for role_id in template_roles(expanded):
+            trust = resources[role_id]["Properties"].get("AssumeRolePolicyDocument")
+            if role_id != own.role and own.role in _trusted_roles(trust):
+                result[f"{function}/{role_id}"] = _role_grants(function, role_id, expanded, attached, assumed=True)
     return result
 
 
@@ -214,7 +309,8 @@ def problems(observed: dict[str, dict[str, str]], grants: dict[str, FunctionGran
     found = []
     for function, actions in sorted(observed.items()):
         if function not in grants:
-            found.append(f"{function}: calls AWS but is not a function of the template")
+            found.append(f"{function}: calls AWS but is neither a function of the template nor a "
+                         "template role its function may assume")
             continue
         for action, test in sorted(actions.items()):
             if not grants[function].grants(action):
@@ -252,17 +348,31 @@ def render(observed: dict[str, dict[str, str]], grants: dict[str, FunctionGrants
         "performs carries its reason from `docs/least-privilege-reasons.yaml`. The suite fails on any",
         "call that is not granted and on any grant that is neither exercised nor explained.",
         "",
+        "A call signed with credentials the function obtained from `sts:AssumeRole` is checked against",
+        "the assumed role, in a section `<function> / <role>` of its own (the recorder maps the access",
+        "key of each AssumeRole response to the template role the RoleArn names). Condition keys are",
+        "listed next to the statement; the recorder checks the action, not the condition.",
+        "",
     ]
     for function, grant in sorted(grants.items()):
         seen = observed.get(function, {})
-        lines += [f"## {function}", "", f"Role `{grant.role}`; {len(grant.actions)} actions granted, "
-                  f"{len(seen)} performed by the code.", "",
+        if grant.assumed:
+            heading = f"{grant.function} / {grant.role}"
+            intro = (f"Role `{grant.role}`, assumed by {grant.function}: the calls signed with its session "
+                     f"credentials; {len(grant.actions)} actions granted, {len(seen)} performed by the code.")
+        else:
+            heading = function
+            intro = f"Role `{grant.role}`; {len(grant.actions)} actions granted, {len(seen)} performed by the code."
+        lines += [f"## {heading}", "", intro, "",
                   "| action | statement | exercised by | reason when not exercised |", "|---|---|---|---|"]
         for action in sorted(grant.actions):
             tests = sorted(t for a, t in seen.items() if fnmatch.fnmatchcase(a.lower(), action.lower()))
             first = f"`{tests[0]}`" if tests else "-"
             reason = reasons.get(function, {}).get(action, "") if not tests else ""
-            lines.append(f"| `{action}` | {', '.join(grant.actions[action])} | {first} | {reason} |")
+            statement = ", ".join(grant.actions[action])
+            if grant.conditions.get(action):
+                statement += " (if " + ", ".join(f"`{k}`" for k in grant.conditions[action]) + ")"
+            lines.append(f"| `{action}` | {statement} | {first} | {reason} |")
         extra = sorted(a for a in seen if not grant.grants(a))
         if extra:
             lines += ["", "Performed but NOT granted: " + ", ".join(f"`{a}`" for a in extra)]
@@ -280,12 +390,12 @@ def main() -> int:
     """Re-render docs/least-privilege.md from the committed observations (after a template change)."""
     import sys
 
-    grants = function_grants(expand_template())
+    grants = ledger_grants(expand_template())
     reasons = load_reasons()
     observed = load_observed()
     LEDGER.write_text(render(observed, grants, reasons))
     found = problems(observed, grants, reasons)
-    print("\n".join(found) if found else f"{LEDGER.name}: {len(grants)} functions, no problem")
+    print("\n".join(found) if found else f"{LEDGER.name}: {len(grants)} roles (own and assumed), no problem")
     sys.stdout.flush()
     return 1 if found else 0
 

@@ -66,7 +66,7 @@ def replay(signing_start):
         spec = function_spec(ROOT / "template.yaml", "BffProxyFunction", env_vars=env_vars,
                              resource_names=services.resource_names)
         store = DynamoDbSessionRepository(spec.environment["SESSIONS_TABLE"],
-                             client_factory=lambda: services.moto.client("dynamodb"))
+                             clients=services.moto.tenant_scoped_clients())
         renderer = EventRenderer(LocalIssuer(rsa_key(name="bff-replay")), registry_json=registry,
                                  session_factory=lambda envelope: store.create(envelope).session_id)
         runner = FunctionRunner(spec)

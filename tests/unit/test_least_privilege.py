@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from least_privilege_plugin import attribute, handler_functions
+from least_privilege_plugin import (
+    _remember_assumed_key,
+    _signing_key,
+    _stash_parameters,
+    attribute,
+    handler_functions,
+    principal,
+)
 
 from tenantkit_local import least_privilege as lp
 
@@ -17,15 +25,95 @@ def grants() -> dict[str, lp.FunctionGrants]:
     return lp.function_grants(lp.expand_template())
 
 
-def test_the_committed_ledger_is_current(grants):
-    rendered = lp.render(lp.load_observed(), grants, lp.load_reasons())
+@pytest.fixture(scope="module")
+def ledger() -> dict[str, lp.FunctionGrants]:
+    return lp.ledger_grants(lp.expand_template())
+
+
+def test_the_committed_ledger_is_current(ledger):
+    rendered = lp.render(lp.load_observed(), ledger, lp.load_reasons())
     assert lp.LEDGER.read_text() == rendered, "docs/least-privilege.md is stale: run `make least-privilege`"
 
 
-def test_every_observed_call_is_granted_and_every_grant_is_used_or_explained(grants):
+def test_every_observed_call_is_granted_and_every_grant_is_used_or_explained(ledger):
     observed = lp.load_observed()
-    assert set(observed) <= set(grants) and observed, "no observed calls: run `make least-privilege`"
-    assert lp.problems(observed, grants, lp.load_reasons()) == []
+    assert set(observed) <= set(ledger) and observed, "no observed calls: run `make least-privilege`"
+    assert lp.problems(observed, ledger, lp.load_reasons()) == []
+
+
+def test_the_bff_reaches_the_table_only_through_the_tenant_data_role(ledger):
+    own, assumed = ledger["BffProxyFunction"], ledger["BffProxyFunction/TenantDataRole"]
+    assert not any(action.startswith("dynamodb:") for action in own.actions)
+    assert {"sts:AssumeRole", "sts:TagSession"} <= set(own.actions)
+    assert assumed.assumed and assumed.function == "BffProxyFunction" and assumed.role == "TenantDataRole"
+    assert set(assumed.actions) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert all(assumed.conditions[a] == ["dynamodb:LeadingKeys"] for a in assumed.actions)
+    # Only the BFF's role is trusted by TenantDataRole: no other function gets an assumed section.
+    assert [key for key in ledger if "/" in key] == ["BffProxyFunction/TenantDataRole"]
+    observed = lp.load_observed()
+    assert {"sts:AssumeRole", "sts:TagSession"} <= set(observed["BffProxyFunction"])
+    assert not any(action.startswith("dynamodb:") for action in observed["BffProxyFunction"])
+
+
+ROLES = ["AuthorizerRole", "BffProxyRole", "TenantDataRole", "AuditSinkRole", "AuditCompactionRole"]
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:role/tenantkit-local-TenantDataRole",  # local/env.json
+    "arn:aws:iam::123456789012:role/tenant-data",  # the tests' ARN
+    "arn:aws:iam::123456789012:role/prod-stack-TenantDataRole-1A2B3C4D5E6F",  # CloudFormation's name
+    "arn:aws-cn:iam::123456789012:role/service/tenant_data_role",  # a path, another partition
+])
+def test_role_arns_name_their_template_role(arn):
+    assert lp.role_of_arn(arn, ROLES) == "TenantDataRole"
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:iam::123:role/x", "not-an-arn", "arn:aws:s3:::tenant-data",
+                                 "arn:aws:iam::1:role/AuthorizerRole-BffProxyRole"])  # no role, or two
+def test_an_arn_naming_no_single_template_role_matches_none(arn):
+    assert lp.role_of_arn(arn, ROLES) is None
+
+
+def test_a_role_id_inside_a_longer_one_does_not_make_the_match_ambiguous():
+    assert lp.role_of_arn("arn:aws:iam::1:role/stack-TenantDataRole-X", [*ROLES, "DataRole"]) == "TenantDataRole"
+    assert lp.role_of_arn("arn:aws:iam::1:role/stack-DataRole-X", [*ROLES, "DataRole"]) == "DataRole"
+
+
+@settings(max_examples=60, deadline=None)
+@given(role=st.sampled_from(ROLES), prefix=st.from_regex(r"[0-9-]{0,12}", fullmatch=True),
+       suffix=st.from_regex(r"[A-Z0-9]{0,13}", fullmatch=True), kebab=st.booleans())
+def test_a_role_name_carrying_a_logical_id_maps_back_to_it(role, prefix, suffix, kebab):
+    name = role if not kebab else "-".join(w.lower() for w in re.findall(r"[A-Z][a-z]*", role))
+    arn = f"arn:aws:iam::123456789012:role/{prefix}-{name}-{suffix}"
+    assert lp.role_of_arn(arn, ROLES) == role
+
+
+def test_calls_signed_with_assumed_keys_are_the_assumed_roles():
+    from botocore.session import Session
+
+    context: dict = {}
+    model = type("Model", (), {"name": "AssumeRole"})()
+    _stash_parameters(model=model, params={"RoleArn": "arn:aws:iam::1:role/tenant-data", "Tags": []},
+                      context=context)
+    _remember_assumed_key(model=model, parsed={"Credentials": {"AccessKeyId": "ASIALPTEST0000000001"}},
+                          context=context)
+    client = Session().create_client("dynamodb", region_name="eu-west-1", aws_access_key_id="ASIALPTEST0000000001",
+                                     aws_secret_access_key="generated-at-test-time")
+    key = _signing_key(client._request_signer)
+    assert key == "ASIALPTEST0000000001"
+    from least_privilege_plugin import _assumed_keys
+
+    assert principal("BffProxyFunction", _assumed_keys[key]) == "BffProxyFunction/TenantDataRole"
+    assert principal("BffProxyFunction", None) == "BffProxyFunction"
+    assert principal("BffProxyFunction", "arn:aws:iam::1:role/x") == "BffProxyFunction/unknown role x"
+    assert lp.iam_actions("sts", "AssumeRole", context["tenantkit_least_privilege_parameters"]) == (
+        "sts:AssumeRole", "sts:TagSession")
+    assert lp.iam_actions("sts", "AssumeRole", ("RoleArn", "RoleSessionName")) == ("sts:AssumeRole",)
+
+
+def test_a_call_through_a_role_the_function_may_not_assume_is_a_problem(ledger):
+    found = lp.problems({"AuthorizerFunction/TenantDataRole": {"dynamodb:GetItem": "t"}}, ledger, {})
+    assert any("AuthorizerFunction/TenantDataRole: calls AWS but is neither" in f for f in found)
 
 
 def test_every_function_has_its_own_role_without_managed_policies(grants):
@@ -96,6 +184,13 @@ def test_calls_are_attributed_to_the_outermost_owned_layer_module():
     assert registry() == ("AuthorizerFunction", None)
     assert call_from("tenantkit.bff.service", registry)() == ("BffProxyFunction", None)
     assert call_from("tenantkit.audit.storage", innermost)() == (None, None)  # shared: the caller decides
+    assert call_from("tenantkit.aws", innermost)() == (None, None)  # client plumbing: the caller decides
+    assert call_from("tenantkit.observability.handler", registry)() == ("AuthorizerFunction", None)
+    # an operator tool's own call while it drives a function's module is not the function's
+    tool_read = call_from("tenantkit_local.redrive", call_from("tenantkit.audit.storage", innermost))
+    assert call_from("tenantkit.audit.sink", tool_read)() == (None, None)
+    assert call_from("tenantkit_local.events", registry)() == ("AuthorizerFunction", None)  # the layer's call
+    assert call_from("tenantkit.bff.credentials", call_from("tenantkit.aws", innermost))() == ("BffProxyFunction", None)
     assert call_from("tenantkit.newmodule", innermost)() == (None, "tenantkit.newmodule")
 
 
