@@ -1,6 +1,6 @@
 """ABAC figures: what a Cedar decision costs the BFF (printed, never asserted by tests).
 
-DESIGN.md budget: BFF overhead excluding upstream and DynamoDB round trips p50 <= 1 ms.
+Budget: BFF overhead excluding upstream and DynamoDB round trips p50 <= 1 ms.
 PolicyEngine.authorize() is one slice of that overhead; this prints its p50/p99 for an allow
 and a deny, its share of the 1 ms, and the one-time cost of loading the packaged policies.
 Baseline in the same run: the plain-Python tenant/app equality check Cedar replaces.

@@ -1,4 +1,4 @@
-"""Local compaction of one day (DESIGN.md: 1M audit records locally in <= 10 s), printed not asserted.
+"""Local compaction of one day (budget: 1M audit records locally in <= 10 s), printed not asserted.
 
 Generates N raw records for one day in the sink's layout (gzip JSON lines, 24 hour folders,
 several batch objects per hour, ~1% of the records redelivered in another object), then runs

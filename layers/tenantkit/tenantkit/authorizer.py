@@ -1,6 +1,6 @@
 """API Gateway REST ``REQUEST`` authorizer: token in, Allow/Deny policy or 401 out.
 
-Outcomes (the contract in DESIGN.md):
+Outcomes (the authorizer contract, docs/architecture.md):
 
 * verified and admitted -> Allow, ``context`` = the flat envelope;
 * verified but not admitted (tenant, app, scope, role) -> Deny (API Gateway answers 403);
