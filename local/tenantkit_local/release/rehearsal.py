@@ -30,8 +30,9 @@ from tenantkit_local import PROJECT_ROOT
 
 TERRAFORM = PROJECT_ROOT / "terraform"
 STACKS = ("audit", "agent")
-STACK_VARIABLES = {"audit": {"env": "dev", "force_destroy": "true"},
-                   "agent": {"env": "dev", "app_id": "portal", "agent_name": "support"}}
+# The stacks take their region from deploy/environments.json (no default): moto answers any region.
+STACK_VARIABLES = {"audit": {"env": "dev", "region": "us-east-1", "force_destroy": "true"},
+                   "agent": {"env": "dev", "region": "us-east-1", "app_id": "portal", "agent_name": "support"}}
 # Resource types the rehearsal cannot apply on moto, and why. Their plan is proven with the
 # mocked provider instead (terraform test in modules/*/tests and stacks/*/tests).
 UNSUPPORTED: dict[str, str] = {
