@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tenantkit.audit.sink import AuditSink, SinkLimits
-from tenantkit.audit.storage import AuditStorage, storage_from_uri
+from tenantkit.audit.storage import AuditStorage, StorageDecorator, storage_from_uri
 
 
 @dataclass
@@ -37,11 +37,12 @@ class RedriveReport:
     failed: int = 0
 
 
-class _DuplicateCountingStorage:
+class _DuplicateCountingStorage(StorageDecorator):
     """Counts records whose object is already stored with the same bytes (a redelivery)."""
 
     def __init__(self, inner: AuditStorage) -> None:
-        self.inner, self.duplicate_lines = inner, 0
+        super().__init__(inner)
+        self.duplicate_lines = 0
 
     def put(self, key: str, data: bytes) -> None:
         if key.startswith("raw/"):
@@ -52,15 +53,6 @@ class _DuplicateCountingStorage:
             if existing == data:
                 self.duplicate_lines += gzip.decompress(data).count(b"\n")
         self.inner.put(key, data)
-
-    def get(self, key: str) -> bytes:
-        return self.inner.get(key)
-
-    def list(self, prefix: str) -> list[str]:
-        return self.inner.list(prefix)
-
-    def describe(self) -> str:
-        return self.inner.describe()
 
 
 def source_queue_arn(sqs: Any, dlq_url: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from support.audit import cloudwatch_event, record, sqs_event
 from tenantkit.audit.sink import PROVENANCE_FIELDS, AuditSink, SinkEventError
-from tenantkit.audit.storage import S3Storage
+from tenantkit.audit.storage import S3Storage, StorageDecorator
 from tenantkit_local.cloud import MotoServer
 from tenantkit_local.compaction import LocalCompactor
 from tenantkit_local.duckdb_engine import DuckDBEngine
@@ -20,11 +20,12 @@ from tenantkit_local.duckdb_engine import DuckDBEngine
 pytestmark = pytest.mark.integration
 
 
-class FlakyStorage:
+class FlakyStorage(StorageDecorator):
     """Wraps a real storage; fails a seeded share of puts, remembering which keys failed."""
 
     def __init__(self, inner: S3Storage, rng: random.Random, failure_rate: float) -> None:
-        self.inner, self.rng, self.failure_rate = inner, rng, failure_rate
+        super().__init__(inner)
+        self.rng, self.failure_rate = rng, failure_rate
         self.failed_keys: list[str] = []
 
     def put(self, key: str, data: bytes) -> None:
@@ -32,15 +33,6 @@ class FlakyStorage:
             self.failed_keys.append(key)
             raise ConnectionError("injected S3 failure")
         self.inner.put(key, data)
-
-    def get(self, key: str) -> bytes:
-        return self.inner.get(key)
-
-    def list(self, prefix: str) -> list[str]:
-        return self.inner.list(prefix)
-
-    def describe(self) -> str:
-        return self.inner.describe()
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ __all__ = [
     "AuditStorage",
     "LocalStorage",
     "S3Storage",
+    "StorageDecorator",
     "storage_from_uri",
 ]
 
@@ -35,6 +36,26 @@ class AuditStorage(Protocol):
     def get(self, key: str) -> bytes: ...
     def list(self, prefix: str) -> list[str]: ...
     def describe(self) -> str: ...
+
+
+class StorageDecorator:
+    """Another storage with one behaviour added: subclasses override ``put`` (counting, fault
+    injection) and every other call goes to ``inner`` unchanged."""
+
+    def __init__(self, inner: AuditStorage) -> None:
+        self.inner = inner
+
+    def put(self, key: str, data: bytes) -> None:
+        self.inner.put(key, data)
+
+    def get(self, key: str) -> bytes:
+        return self.inner.get(key)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+    def describe(self) -> str:
+        return self.inner.describe()
 
 
 class LocalStorage:
