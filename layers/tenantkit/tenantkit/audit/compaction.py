@@ -4,26 +4,34 @@ Orchestration only; the rules live in the query pack's SQL (``queries/compaction
 here byte-identical under ``sql/``): ``compact_audit_partition`` (typed columns and provenance,
 one row per ``event_id`` ranked by source then first stored, sorted by ``tenant_id, ts,
 event_id``) and ``audit_partition_rejects`` (what is left out, for the quarantine). For a day
-``dt``, with ``run`` a fresh id:
+``dt``, with ``run`` a fresh id ``run=<UTC stamp>-<random>`` (``tenantkit.audit.curated_pointer``):
 
-1. remove what an interrupted run left under ``<prefix>curated/_staging/dt=<dt>/``;
-2. ``UNLOAD (<the SELECT>) TO 's3://<bucket>/<prefix>curated/_staging/dt=<dt>/<run>/'`` (Parquet,
+1. ``UNLOAD (<the SELECT>) TO 's3://<bucket>/<prefix>curated/runs/dt=<dt>/<run>/'`` (Parquet,
    ZSTD), ``dt`` passed as an execution parameter; poll ``GetQueryExecution`` with backoff and
-   jitter until a final state or the deadline (then the query is stopped);
-3. run the rejects SELECT, read its rows and write them to
-   ``<prefix>quarantine/dt=<dt>/compaction-rejects.jsonl.gz`` (unconvertible records,
-   ``audit.conflict`` copies); the count goes to the log line the conflict alarm reads;
-4. swap: copy each staged object into ``curated/dt=<dt>/<run>-<name>``, then delete the day's
-   objects that are not of this run, then the staging objects.
+   jitter until a final state or the deadline (then the query is stopped). The prefix is new and
+   nothing reads it yet;
+2. run the rejects SELECT, read its rows and write them to
+   ``<prefix>quarantine/dt=<dt>/compaction-rejects.jsonl.gz`` (one PUT: a reader of that object
+   gets the previous version or this one); the count goes to the log line the conflict alarm reads;
+3. read the day's partition of ``audit_curated`` (``GetPartition``) and list the day's stored
+   run prefixes;
+4. swap: ONE Glue call (``CreatePartition`` for a day's first run, ``UpdatePartition`` after)
+   points the partition at the new prefix and records the old one as retired, with the time;
+5. retire: delete the prefixes the ledger allows (``curated_pointer.retirable``): superseded
+   ones once the grace period (``COMPACTION_RETIRE_AFTER_SECONDS``) has passed since their swap,
+   prefixes of runs that never swapped once they are older than the grace period plus two run
+   lifetimes; never the served one.
 
-Why this order: the curated table uses partition projection, so readers always read the fixed
-location ``curated/dt=<dt>/``; S3 has no multi-object rename. Writing the new objects in first
-and deleting the old ones second means that at every instant, and after a crash at any step,
-readers see every row of the old day or every row of the new day (during the swap, briefly,
-both: an ``event_id`` may appear twice until the deletes finish or the next run converges),
-never an empty or partial day. The day is never cleared before the new one exists: an UNLOAD
-that yields no rows keeps the old day (``kept_previous``), because raw objects expire and the
-curated day is then the only record.
+After the days of an invocation, a sweep retires what it can on every other day swapped within
+the last few days (the last run of a day leaves the prefix it superseded to a later run).
+
+Why this order: readers reach a day only through its partition location, and a query plans
+over one location, so at every instant, and after a crash at any step, a query reads every row
+of the old day or every row of the new day, never both, never none. A run whose UNLOAD yields no
+rows does not swap (``kept_previous``): raw objects expire, and the curated day is then the only
+record. A day written by the earlier layout (objects directly under ``curated/dt=<dt>/``, read
+through partition projection) is served from there until a run replaces it (or, if the raw day
+has expired, registered there as it is).
 
 Schedules: hourly, today's day (UTC, from the scheduled event's ``time``); daily catch-up with
 ``{"mode": "catch_up", "days": N}`` recompacts the N previous days so late records land.
@@ -36,13 +44,14 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from tenantkit import aws
+from tenantkit.audit.curated_pointer import RUN_LIFETIME, CuratedCatalog, DayPointer, retirable, run_id
 from tenantkit.audit.exceptions import (
     CompactionError,
     CompactionEventError,
@@ -59,6 +68,10 @@ SQL_FILE = "compact_audit_partition.sql"
 MAX_REJECT_ROWS = 10_000  # read back per day; more is reported as truncated (the count still alarms)
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 MAX_CATCH_UP_DAYS = 31
+CURATED_TABLE = "audit_curated"  # the name the query pack reads, like audit_raw in the compaction SQL
+# The sweep looks at days swapped this long before the grace period and run lifetimes end: a
+# day's last run leaves the prefix it superseded, and a missed schedule or two must not leak it.
+SWEEP_MARGIN = timedelta(days=2)
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9_.=-]+/)*\Z")  # goes into an SQL literal: no quotes, ever
@@ -121,6 +134,8 @@ class CompactionConfig:
     workgroup: str
     database: str
     max_wait_seconds: float = 600.0
+    retire_after_seconds: float = 3600.0
+    curated_table: str = CURATED_TABLE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CompactionConfig:
@@ -144,28 +159,37 @@ class CompactionConfig:
                 raise ConfigurationError(variable, "letters, digits, _ . - only")
         return cls(bucket=bucket, prefix=prefix, workgroup=names["ATHENA_WORKGROUP"],
                    database=names["ATHENA_DATABASE"],
-                   max_wait_seconds=env_number(env, "COMPACTION_MAX_WAIT_SECONDS", 600, 5, 890))
+                   max_wait_seconds=env_number(env, "COMPACTION_MAX_WAIT_SECONDS", 600, 5, 890),
+                   retire_after_seconds=env_number(env, "COMPACTION_RETIRE_AFTER_SECONDS", 3600, 900, 604800))
 
-    def curated_prefix(self, dt: str) -> str:
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(seconds=self.retire_after_seconds)
+
+    def runs_prefix(self, dt: str) -> str:
+        """Where a day's run prefixes live: under no location the earlier layout served, so a day
+        still served from ``curated/dt=<dt>/`` (read recursively by Athena) never includes a run."""
+        return f"{self.prefix}curated/runs/dt={validate_dt(dt)}/"
+
+    def run_prefix(self, dt: str, run: str) -> str:
+        return f"{self.runs_prefix(dt)}{run}/"
+
+    def legacy_prefix(self, dt: str) -> str:
+        """The earlier layout's day (partition projection read ``curated/dt=<dt>/``)."""
         return f"{self.prefix}curated/dt={validate_dt(dt)}/"
-
-    def curated_location(self, dt: str) -> str:
-        return f"s3://{self.bucket}/{self.curated_prefix(dt)}"
-
-    def staging_prefix(self, dt: str) -> str:
-        """Beside the partitions, under no projected location: readers never see it."""
-        return f"{self.prefix}curated/_staging/dt={validate_dt(dt)}/"
 
 
 class AthenaCompactor:
     """Compacts partitions with Athena UNLOAD. Clients are created on first use (cold start)."""
 
-    def __init__(self, config: CompactionConfig, *, athena: Any = None, s3: Any = None,
+    def __init__(self, config: CompactionConfig, *, athena: Any = None, s3: Any = None, glue: Any = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC),
                  rng: random.Random | None = None, first_delay: float = 1.0, max_delay: float = 15.0) -> None:
         self.config = config
-        self._athena, self._s3 = athena, s3
-        self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
+        self._athena, self._s3, self._glue = athena, s3, glue
+        self._catalog: CuratedCatalog | None = None
+        self._sleep, self._clock, self._wall, self._rng = sleep, clock, wall, rng or random.Random()
         self.first_delay, self.max_delay = first_delay, max_delay
         self.select = select_statement(packaged_sql())
         self.rejects_select = select_statement(packaged_sql(REJECTS_SQL_FILE))
@@ -186,6 +210,14 @@ class AthenaCompactor:
             self._s3 = _client("s3")
         return self._s3
 
+    @property
+    def catalog(self) -> CuratedCatalog:
+        if self._catalog is None:
+            glue = self._glue if self._glue is not None else _client("glue")
+            self._catalog = CuratedCatalog(glue, database=self.config.database, table=self.config.curated_table,
+                                           bucket=self.config.bucket)
+        return self._catalog
+
     def handle(self, event: Any, context: Any = None, *, now: datetime | None = None) -> dict[str, Any]:
         """Compact every day the event asks for; one failed day does not stop the others."""
         from tenantkit.observability import get_logger
@@ -198,57 +230,110 @@ class AthenaCompactor:
             try:
                 reports.append(self.compact(dt, deadline=stop_at))
                 get_logger().info("audit partition compacted", extra=reports[-1])
-            except Exception as exc:  # S3/Athena client errors included: the other days still run
+            except Exception as exc:  # S3/Athena/Glue client errors included: the other days still run
                 failures.append(f"dt={dt}: {type(exc).__name__}: {exc}")
                 get_logger().error("audit partition not compacted", extra={
                     "dt": dt, "reason": getattr(exc, "reason", "compaction_failed"), "error": str(exc)})
+        swept: dict[str, int] = {}
+        try:
+            swept = self.sweep(exclude={r["dt"] for r in reports})
+            get_logger().info("superseded curated runs swept", extra=swept)
+        except Exception as exc:  # fails the invocation (retried, then alarmed), after every day ran
+            get_logger().error("superseded curated runs not swept", extra={"reason": "retire_failed",
+                                                                           "error": str(exc)})
+            if not failures:
+                raise CompactionError(f"every partition compacted; the sweep failed: {type(exc).__name__}: {exc}") \
+                    from exc
+            failures.append(f"sweep: {type(exc).__name__}: {exc}")
         if failures:
-            raise CompactionError(f"{len(failures)} of {len(days)} partition(s) failed; " + "; ".join(failures))
-        return {"mode": mode, "partitions": reports}
+            failed = len([f for f in failures if f.startswith("dt=")])
+            raise CompactionError(f"{failed} of {len(days)} partition(s) failed; " + "; ".join(failures))
+        return {"mode": mode, "partitions": reports, "swept": swept}
 
     def compact(self, dt: str, *, deadline: float | None = None) -> dict[str, Any]:
         dt = validate_dt(dt)
         started = self._clock()
         own_deadline = started + self.config.max_wait_seconds
         deadline = own_deadline if deadline is None else min(deadline, own_deadline)
-        run = self._new_run_id()
-        stale = self.delete_keys(dt, self.list_keys(self.config.staging_prefix(dt)))
-        staging = f"{self.config.staging_prefix(dt)}{run}/"
-        location = f"s3://{self.config.bucket}/{staging}"
-        query_id, execution = self.run_query(dt, unload_statement(self.select, location), deadline)
+        run = run_id(self._wall(), self._rng.getrandbits(64))
+        target = self.config.run_prefix(dt, run)
+        query_id, execution = self.run_query(
+            dt, unload_statement(self.select, self.catalog.s3_location(target)), deadline)
         rejects = self.read_rejects(dt, deadline)
         if rejects.lines:
             self.s3.put_object(Bucket=self.config.bucket, Key=self.config.prefix + quarantine_key(dt),
                                Body=rejects.gzip(), ContentType="application/x-ndjson", ContentEncoding="gzip")
-        staged = self.list_keys(staging)
-        old = self.list_keys(self.config.curated_prefix(dt))
-        kept_previous = not staged and bool(old)
-        copied = deleted = 0
-        if staged:
-            target = self.config.curated_prefix(dt)
-            for key in staged:  # 1. the new day beside the old one
-                self.s3.copy_object(Bucket=self.config.bucket, CopySource={"Bucket": self.config.bucket, "Key": key},
-                                    Key=f"{target}{run}-{key[len(staging):].replace('/', '-')}")
-                copied += 1
-            # 2. then the old day goes (objects of this run stay)
-            deleted = self.delete_keys(dt, [k for k in old if not k[len(target):].startswith(f"{run}-")])
-        self.delete_keys(dt, staged)
+        staged = self.list_keys(target)
+        current = self.serving(dt)
+        stored = self.stored_prefixes(dt, current)
+        if staged:  # the swap: one Glue call; before it readers get the old day, after it the new one
+            pointer = self.catalog.point(dt, current, target, run=run, now=self._wall(), still_stored=stored)
+        elif current.location is not None and not current.registered:
+            # An earlier-layout day and nothing newer in raw/: register it where it is, as it is.
+            pointer = self.catalog.point(dt, current, current.location, run=None, now=self._wall(),
+                                         still_stored=stored)
+        else:
+            pointer = current  # no rows: the served day (if any) stays, never an empty one
+        removed, deleted = self.retire(dt, pointer, stored)
         return {
             "dt": dt,
+            "run": run,
             "query_execution_id": query_id,
             "state": execution.get("Status", {}).get("State", "UNKNOWN"),
             "data_scanned_bytes": int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)),
-            "output_location": self.config.curated_location(dt),
-            "staged_objects": copied,
+            "output_location": None if pointer.location is None else self.catalog.s3_location(pointer.location),
+            "previous_location": None if current.location is None else self.catalog.s3_location(current.location),
+            "swapped": bool(staged),
+            "staged_objects": len(staged),
+            "kept_previous": not staged and current.location is not None,
+            "retired_prefixes_removed": removed,
             "deleted_objects": deleted,
-            "stale_staging_removed": stale,
-            "kept_previous": kept_previous,
             "quarantined": len(rejects.lines),
             "audit_conflicts": rejects.conflicts,
             "unconvertible": rejects.unconvertible,
             "rejects_truncated": rejects.truncated,
             "duration_ms": round((self._clock() - started) * 1000),
         }
+
+    def serving(self, dt: str) -> DayPointer:
+        """The day readers are served now: its partition, else a day of the earlier layout, else none."""
+        pointer = self.catalog.read(dt)
+        if pointer.registered:
+            return pointer
+        legacy = self.config.legacy_prefix(dt)
+        return DayPointer(location=legacy, registered=False) if self.list_keys(legacy) else pointer
+
+    def stored_prefixes(self, dt: str, pointer: DayPointer) -> set[str]:
+        """The day's locations that still hold objects: its run prefixes, and the earlier layout's
+        day when the pointer names it (served or retired)."""
+        found: set[str] = set()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.config.bucket, Prefix=self.config.runs_prefix(dt), Delimiter="/"):
+            found.update(item["Prefix"] for item in page.get("CommonPrefixes", []))
+        legacy = self.config.legacy_prefix(dt)
+        if pointer.location == legacy and not pointer.registered:
+            found.add(legacy)  # just listed by serving()
+        elif (legacy == pointer.location or legacy in pointer.retired) and self.list_keys(legacy):
+            found.add(legacy)
+        return found
+
+    def retire(self, dt: str, pointer: DayPointer, stored: set[str]) -> tuple[int, int]:
+        """Delete the stored prefixes the ledger allows (``curated_pointer.retirable``): (prefixes, objects)."""
+        prefixes = retirable(stored, pointer, self._wall(), self.config.grace)
+        deleted = sum(self.delete_keys(dt, self.list_keys(prefix)) for prefix in prefixes)
+        return len(prefixes), deleted
+
+    def sweep(self, exclude: Collection[str] = ()) -> dict[str, int]:
+        """Retire superseded prefixes of the days swapped lately, other than ``exclude`` (just done)."""
+        since = self._wall() - self.config.grace - 2 * RUN_LIFETIME - SWEEP_MARGIN
+        days = removed = deleted = 0
+        for dt, pointer in self.catalog.recently_swapped(since):
+            if dt in exclude or not _DT.match(dt):
+                continue
+            days += 1
+            prefixes, objects = self.retire(dt, pointer, self.stored_prefixes(dt, pointer))
+            removed, deleted = removed + prefixes, deleted + objects
+        return {"days": days, "retired_prefixes_removed": removed, "deleted_objects": deleted}
 
     def run_query(self, dt: str, statement: str, deadline: float) -> tuple[str, dict[str, Any]]:
         """Start ``statement`` with ``dt`` as its parameter and wait until it SUCCEEDED (else raise)."""
@@ -306,9 +391,6 @@ class AthenaCompactor:
                 raise CompactionError(f"dt={dt}: {len(result['Errors'])} object(s) not deleted, "
                                       f"first {first.get('Key')}: {first.get('Code')}")
         return len(keys)
-
-    def _new_run_id(self) -> str:
-        return f"run-{self._rng.getrandbits(64):016x}"
 
     def wait(self, dt: str, query_id: str, deadline: float) -> dict[str, Any]:
         started, attempt = self._clock(), 0
