@@ -12,6 +12,7 @@ recursively), and the files of every location that was served less than the grac
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 from collections.abc import Iterator
@@ -296,10 +297,8 @@ def test_random_crash_points_over_many_runs_never_break_a_reader(history):
     produced = {frozenset({"seed"})}
     for number, step in enumerate(history):
         lake.now += timedelta(seconds=step.wait_seconds)
-        try:
+        with contextlib.suppress(Killed):
             run(lake, step.day, step.kill_at, seed=number)
-        except Killed:
-            pass
         if step.day:
             produced.add(step.day)
         assert lake.readers_see() in produced

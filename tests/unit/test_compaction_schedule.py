@@ -53,7 +53,10 @@ def test_configuration_from_the_environment():
            "ATHENA_DATABASE": "tenantkit_audit"}
     config = CompactionConfig.from_env(env)
     assert (config.bucket, config.prefix, config.max_wait_seconds) == ("tenantkit-audit-dev", "lake/v1/", 600)
-    assert config.curated_location(DT) == "s3://tenantkit-audit-dev/lake/v1/curated/dt=2026-11-28/"
+    assert config.runs_prefix(DT) == "lake/v1/curated/runs/dt=2026-11-28/"
+    assert config.legacy_prefix(DT) == "lake/v1/curated/dt=2026-11-28/"
+    assert (config.curated_table, config.retire_after_seconds) == ("audit_curated", 3600)
+    assert CompactionConfig.from_env({**env, "COMPACTION_RETIRE_AFTER_SECONDS": "7200"}).grace.total_seconds() == 7200
     assert CompactionConfig.from_env({**env, "AUDIT_STORE": "s3://tenantkit-audit-dev/"}).prefix == ""
     assert CompactionConfig.from_env({**env, "AUDIT_STORE": "s3://tenantkit-audit-dev"}).prefix == ""
     assert CompactionConfig.from_env({**env, "COMPACTION_MAX_WAIT_SECONDS": "120"}).max_wait_seconds == 120
@@ -65,6 +68,8 @@ def test_configuration_from_the_environment():
     ({"AUDIT_STORE": "s3://bucket-a/it's"}, "AUDIT_STORE"), ({"AUDIT_STORE": "s3://bucket-a/a//b"}, "AUDIT_STORE"),
     ({"ATHENA_WORKGROUP": ""}, "ATHENA_WORKGROUP"), ({"ATHENA_DATABASE": "db; drop"}, "ATHENA_DATABASE"),
     ({"COMPACTION_MAX_WAIT_SECONDS": "3600"}, "COMPACTION_MAX_WAIT_SECONDS"),
+    ({"COMPACTION_RETIRE_AFTER_SECONDS": "60"}, "COMPACTION_RETIRE_AFTER_SECONDS"),
+    ({"COMPACTION_RETIRE_AFTER_SECONDS": "soon"}, "COMPACTION_RETIRE_AFTER_SECONDS"),
 ])
 def test_invalid_configuration_is_refused(change: dict, variable: str):
     env = {"AUDIT_STORE": "s3://tenantkit-audit-dev/", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db", **change}
@@ -111,11 +116,18 @@ def test_template_schedules_config_and_least_privilege():
     assert actions == {
         "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
         "athena:GetQueryResults",
-        "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions",
+        "glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:GetPartition", "glue:CreatePartition",
+        "glue:UpdatePartition",
         "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
     }
     assert all(s["Resource"] != "*" for s in statements) and not any("*" in a for a in actions)
+    # Partition writes: the curated table only (readers' table definitions and audit_raw untouched).
+    writes = [s for s in statements if {"glue:CreatePartition", "glue:UpdatePartition"} & set(s["Action"])]
+    assert [s["Sid"] for s in writes] == ["SwapCuratedPartitions"]
+    tables = [r["Fn::Sub"] for r in writes[0]["Resource"] if ":table/" in r["Fn::Sub"]]
+    assert tables == ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/${AthenaDatabase}/"
+                      "audit_curated"]
     deletes = [s for s in statements if "s3:DeleteObject" in s["Action"]]
     assert [json.dumps(s["Resource"]) for s in deletes] == [
         json.dumps({"Fn::Sub": "arn:${AWS::Partition}:s3:::${AuditBucketName}/curated/*"})]
