@@ -1,10 +1,18 @@
-# Glue Data Catalog: one database, two tables, both with partition projection.
+# Glue Data Catalog: one database, two tables.
 #
-# Why projection and not crawlers or MSCK REPAIR TABLE: the layout is fixed and known
-# (dt=YYYY-MM-DD[/hour=HH]), so Athena can compute partition locations from the table
-# properties. No partition is ever registered: nothing to schedule, nothing to drift, no
-# crawler schema inference that could retype a column, and no Glue GetPartitions calls
-# slowing queries on a table with tens of thousands of hourly partitions.
+# audit_raw uses partition projection: the layout is fixed and known (dt=YYYY-MM-DD/hour=HH),
+# so Athena computes partition locations from the table properties. No raw partition is ever
+# registered: nothing to schedule, nothing to drift, no crawler schema inference that could
+# retype a column, and no Glue GetPartitions calls slowing queries over tens of thousands of
+# hourly partitions.
+#
+# audit_curated uses REGISTERED partitions, one per day, written only by compaction: each run
+# UNLOADs the day into a prefix of its own (curated/runs/dt=<dt>/run=<stamp>-<id>/) and then
+# points the day's partition at it with one Glue call (CreatePartition / UpdatePartition), so
+# a query plans over the old day or the new one, never both, never none. Projection cannot
+# express this: storage.location.template derives a location from partition values only, and
+# a run id is not one (an "injected" run key would make every query name the run). The cost is
+# one GetPartitions call per query (one partition per day: a few thousand over years).
 #
 # Why never partition by tenant_id: tenants are unbounded (every onboarding adds values), so
 # dt x hour x tenant multiplies partitions and splits each hour's data into many small
@@ -78,25 +86,22 @@ resource "aws_glue_catalog_table" "raw" {
 resource "aws_glue_catalog_table" "curated" {
   name          = var.curated_table_name
   database_name = aws_glue_catalog_database.audit.name
-  description   = "Curated zone: Parquet written by compaction (UNLOAD, deduplicated by event_id, sorted by tenant_id), partitioned by dt only."
+  description   = "Curated zone: Parquet written by compaction (UNLOAD, deduplicated by event_id, sorted by tenant_id), partitioned by dt only; each day's partition is registered by compaction and points at one immutable run prefix."
   table_type    = "EXTERNAL_TABLE"
 
-  parameters = merge(
-    {
-      "EXTERNAL"                  = "TRUE"
-      "classification"            = "parquet"
-      "projection.enabled"        = "true"
-      "storage.location.template" = "${local.curated_location}dt=$${dt}/"
-    },
-    local.projection_dt,
-  )
+  # No projection (see the file header): with projection enabled Athena ignores registered
+  # partitions, and the pointer swap is what keeps a day whole while it is recompacted.
+  parameters = {
+    "EXTERNAL"       = "TRUE"
+    "classification" = "parquet"
+  }
 
   # dt only: one day of a pooled platform is a few well-sized Parquet files. Tenant pruning
   # is by sort order inside them, never by a tenant partition.
   partition_keys {
     name    = "dt"
     type    = "string"
-    comment = "UTC day of ts, yyyy-MM-dd (projected)"
+    comment = "UTC day of ts, yyyy-MM-dd (registered by compaction)"
   }
 
   storage_descriptor {

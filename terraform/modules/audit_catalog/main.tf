@@ -1,5 +1,6 @@
-# audit_catalog: the audit pipeline's data lake on S3, its Glue catalog (partition projection)
-# and the Athena workgroup that queries it. See docs/terraform.md for the design.
+# audit_catalog: the audit pipeline's data lake on S3, its Glue catalog (raw: partition
+# projection; curated: partitions registered by compaction) and the Athena workgroup that
+# queries it. See docs/terraform.md for the design.
 
 data "aws_partition" "current" {}
 
@@ -67,9 +68,10 @@ locals {
     for c in local.raw_columns : contains(["ts", "received_at"], c.name) ? merge(c, { type = "timestamp" }) : c
   ]
 
-  # Partition projection: Athena computes partition locations from these parameters at query
-  # time. Nothing registers partitions (no Glue crawler, no MSCK REPAIR, no ALTER TABLE ADD
-  # PARTITION), so a new hour is queryable the moment its first object lands.
+  # Partition projection of the raw table: Athena computes partition locations from these
+  # parameters at query time. Nothing registers raw partitions (no Glue crawler, no MSCK
+  # REPAIR, no ALTER TABLE ADD PARTITION), so a new hour is queryable the moment its first
+  # object lands. (The curated table's partitions are registered by compaction: glue.tf.)
   projection_dt = {
     "projection.dt.type"          = "date"
     "projection.dt.format"        = "yyyy-MM-dd"

@@ -39,7 +39,7 @@ output "raw_table_name" {
 }
 
 output "curated_table_name" {
-  description = "Glue table over curated/ (Parquet, dt projection)."
+  description = "Glue table over curated/ (Parquet, one registered partition per dt, written by compaction)."
   value       = aws_glue_catalog_table.curated.name
 }
 

@@ -288,7 +288,7 @@ variable "noncurrent_version_retention_days" {
 # --- catalog and Athena -------------------------------------------------------------------
 
 variable "projection_range_start" {
-  description = "Start of the dt partition projection range (end is NOW), Athena date-projection syntax."
+  description = "Start of the raw table's dt partition projection range (end is NOW), Athena date-projection syntax. The curated table registers its partitions and has no range."
   type        = string
   default     = "NOW-2YEARS"
 

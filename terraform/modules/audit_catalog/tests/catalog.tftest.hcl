@@ -86,35 +86,34 @@ run "raw_table_partition_projection_without_tenant_partition" {
   }
 }
 
-run "curated_table_partition_projection" {
+run "curated_table_registered_partitions" {
   command = plan
 
   assert {
     condition     = aws_glue_catalog_table.curated.name == "audit_curated"
     error_message = "curated table must be audit_curated"
   }
+  # Compaction switches a day by pointing its registered partition at a new run prefix; with
+  # projection on, Athena would ignore that partition and read a fixed location instead.
   assert {
-    condition = (
-      aws_glue_catalog_table.curated.parameters["projection.enabled"] == "true"
-      && aws_glue_catalog_table.curated.parameters["projection.dt.type"] == "date"
-      && aws_glue_catalog_table.curated.parameters["projection.dt.format"] == "yyyy-MM-dd"
-      && aws_glue_catalog_table.curated.parameters["projection.dt.range"] == "NOW-2YEARS,NOW"
-      && aws_glue_catalog_table.curated.parameters["projection.dt.interval"] == "1"
-      && aws_glue_catalog_table.curated.parameters["projection.dt.interval.unit"] == "DAYS"
-    )
-    error_message = "curated dt projection must be date, yyyy-MM-dd, NOW-2YEARS..NOW, 1 DAYS"
+    condition     = length([for p in keys(aws_glue_catalog_table.curated.parameters) : p if startswith(p, "projection.")]) == 0
+    error_message = "curated table must not use partition projection (its partitions are registered by compaction)"
   }
   assert {
-    condition     = aws_glue_catalog_table.curated.parameters["storage.location.template"] == "s3://tenantkit-audit-test/curated/dt=$${dt}/"
-    error_message = "curated location template must be curated/dt=YYYY-MM-DD/"
+    condition     = !contains(keys(aws_glue_catalog_table.curated.parameters), "storage.location.template")
+    error_message = "curated table must not derive locations from a template"
+  }
+  assert {
+    condition     = aws_glue_catalog_table.curated.storage_descriptor[0].location == "s3://tenantkit-audit-test/curated/"
+    error_message = "curated table location must be the curated/ zone"
   }
   assert {
     condition     = [for k in aws_glue_catalog_table.curated.partition_keys : k.name] == ["dt"]
     error_message = "curated table must be partitioned by dt only"
   }
   assert {
-    condition     = length([for p in keys(aws_glue_catalog_table.curated.parameters) : p if startswith(p, "projection.hour")]) == 0
-    error_message = "curated table must not project an hour partition"
+    condition     = [for k in aws_glue_catalog_table.curated.partition_keys : k.type] == ["string"]
+    error_message = "curated dt must be a string (compaction registers yyyy-MM-dd values)"
   }
   assert {
     condition     = aws_glue_catalog_table.curated.storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
