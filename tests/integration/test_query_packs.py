@@ -424,7 +424,7 @@ def test_header_parameters_match_the_placeholders(path: Path):
 def test_every_partitioned_table_read_has_a_partition_predicate(path: Path):
     """Each read of a partitioned table sits in a SELECT whose WHERE (or JOIN ON) bounds the
     partition column by execution parameters (dt BETWEEN ? AND ?, dt = ?, ...) as a top-level
-    conjunct: no scan beyond the range, on Athena (partition projection) or DuckDB (hive pruning)."""
+    conjunct: no scan beyond the range, on Athena (partition pruning) or DuckDB (hive pruning)."""
     query = parse_query(path)
     tree = sqlglot.parse_one(query.sql, read="athena")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}

@@ -225,6 +225,8 @@ class AthenaCompactor:
         mode, days = dates_to_compact(event, now or datetime.now(UTC))
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         stop_at = self._clock() + remaining_ms() / 1000 - 10 if callable(remaining_ms) else None
+        if self._catalog is not None:
+            self._catalog.forget_schema()  # one GetTable per invocation, not per container
         reports, failures = [], []
         for dt in days:
             try:

@@ -166,6 +166,10 @@ class CuratedCatalog:
                 return self.point(dt, registered, location, run=run, now=now, still_stored=stored)
         return DayPointer(location=location, registered=True, run=run, swapped_at=now, retired=retired)
 
+    def forget_schema(self) -> None:
+        """Read the table's schema again at the next swap (a column added since is then kept)."""
+        self._descriptor = None
+
     def descriptor(self) -> dict[str, Any]:
         """The table's storage descriptor (schema, formats) without its location; read once."""
         if self._descriptor is None:
