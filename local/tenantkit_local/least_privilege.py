@@ -58,6 +58,7 @@ MODULE_OWNERS: dict[str, str | None] = {
     "tenantkit.discovery": "BffProxyFunction",
     "tenantkit.audit.sink": "AuditSinkFunction",
     "tenantkit.audit.compaction": "AuditCompactionFunction",
+    "tenantkit.audit.curated_pointer": "AuditCompactionFunction",
 }
 
 # API operations whose IAM action has another name (or needs none). Everything else is

@@ -109,7 +109,8 @@ def test_documented_defaults_are_the_objects_defaults():
                 "MAX_BODY_BYTES": "max_body_bytes", "AGENT_NAME": "agent_name",
                 "TENANT_CREDENTIALS_SECONDS": "tenant_credentials_seconds"},
         "cloudmap": {"CLOUDMAP_CACHE_TTL_SECONDS": "_ttl", "CLOUDMAP_STALE_MAX_SECONDS": "_stale_max"},
-        "compaction": {"COMPACTION_MAX_WAIT_SECONDS": "max_wait_seconds"},
+        "compaction": {"COMPACTION_MAX_WAIT_SECONDS": "max_wait_seconds",
+                       "COMPACTION_RETIRE_AFTER_SECONDS": "retire_after_seconds"},
     }
     checked = 0
     for reader_name, names in attributes.items():
