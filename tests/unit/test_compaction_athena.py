@@ -470,3 +470,18 @@ def test_a_failed_sweep_fails_the_invocation_after_the_days_compacted(stubs):
     glue_stub.add_client_error("get_partitions", "AccessDeniedException", "no")
     with pytest.raises(CompactionError, match="every partition compacted; the sweep failed"):
         compactor.handle({"dt": DT}, None)
+
+
+def test_each_invocation_reads_the_tables_schema_once_so_a_new_column_reaches_new_partitions(stubs):
+    compactor, athena_stub, s3_stub, glue_stub, calls = stubs
+    rng = random.Random(7)
+    for _ in range(2):
+        run = run_id(WALL, rng.getrandbits(64))
+        expect_start(athena_stub, run=run)
+        expect_state(athena_stub, "SUCCEEDED")
+        expect_rejects(athena_stub)
+        expect_first_day(s3_stub, glue_stub, ["part-0"], run=run)
+        expect_sweep(glue_stub)
+    compactor.handle({"dt": DT}, None)
+    compactor.handle({"dt": DT}, None)
+    assert calls.count("GetTable") == 2
