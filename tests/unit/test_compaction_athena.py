@@ -201,8 +201,7 @@ def test_the_new_run_is_unloaded_beside_then_the_partition_switched_then_expired
     served = run_prefix(WALL - timedelta(hours=1), 0xAA)  # the previous run: retired now, kept
     retired_long_ago = run_prefix(WALL - timedelta(hours=4), 0xBB)  # retired 3 h ago: deleted
     retired_lately = run_prefix(WALL - timedelta(hours=2), 0xCC)  # retired 1 h ago: within the grace
-    orphan_old = run_prefix(WALL - timedelta(hours=3), 0xDD)  # a killed run, 3 h old: deleted
-    orphan_young = run_prefix(WALL - timedelta(minutes=50), 0xEE)  # maybe still running: kept
+    orphan = run_prefix(WALL - timedelta(hours=3), 0xDD)  # a killed run: joins the ledger now, kept
     gone = run_prefix(WALL - timedelta(hours=9), 0xFF)  # deleted earlier: leaves the ledger
     ledger = {retired_long_ago: WALL - timedelta(hours=3), retired_lately: WALL - timedelta(hours=1),
               gone: WALL - timedelta(hours=8)}
@@ -212,22 +211,21 @@ def test_the_new_run_is_unloaded_beside_then_the_partition_switched_then_expired
     expect_rejects(athena_stub)
     expect_list(s3_stub, TARGET, [TARGET + "part-0", TARGET + "part-1"])
     expect_read(glue_stub, s3_stub, partition(DT, served, ledger))
-    expect_list(s3_stub, RUNS, common=[served, retired_long_ago, retired_lately, orphan_old, orphan_young, TARGET])
+    expect_list(s3_stub, RUNS, common=[served, retired_long_ago, retired_lately, orphan, TARGET])
     expect_point(glue_stub, retired={retired_long_ago: ledger[retired_long_ago],
-                                     retired_lately: ledger[retired_lately], served: WALL}, create=False)
-    for prefix in (retired_long_ago, orphan_old):  # sorted order
-        expect_list(s3_stub, prefix, [prefix + "part-0", prefix + "part-1"])
-        expect_delete(s3_stub, [prefix + "part-0", prefix + "part-1"])
+                                     retired_lately: ledger[retired_lately], served: WALL, orphan: WALL}, create=False)
+    expect_list(s3_stub, retired_long_ago, [retired_long_ago + "part-0", retired_long_ago + "part-1"])
+    expect_delete(s3_stub, [retired_long_ago + "part-0", retired_long_ago + "part-1"])
 
     report = compactor.compact(DT)
 
     assert calls == ["StartQueryExecution", *["GetQueryExecution"] * 5, "StartQueryExecution", "GetQueryExecution",
                      "GetQueryResults", "ListObjectsV2", "GetPartition", "ListObjectsV2", "GetTable",
-                     "UpdatePartition", "ListObjectsV2", "DeleteObjects", "ListObjectsV2", "DeleteObjects"]
+                     "UpdatePartition", "ListObjectsV2", "DeleteObjects"]
     assert report == {"dt": DT, "run": RUN, "query_execution_id": "qe-1", "state": "SUCCEEDED",
                       "data_scanned_bytes": 123456, "output_location": BUCKET_URL + TARGET,
                       "previous_location": BUCKET_URL + served, "swapped": True, "staged_objects": 2,
-                      "kept_previous": False, "retired_prefixes_removed": 2, "deleted_objects": 4, "quarantined": 0,
+                      "kept_previous": False, "retired_prefixes_removed": 1, "deleted_objects": 2, "quarantined": 0,
                       "audit_conflicts": 0, "unconvertible": 0, "rejects_truncated": False,
                       "duration_ms": report["duration_ms"]}
     # exponential backoff with "equal jitter": each wait lies in [step/2, step], step = 1, 2, 4, 8 s
@@ -257,7 +255,7 @@ def test_a_concurrent_first_run_makes_create_an_update_keeping_its_prefix_in_the
     expect_rejects(athena_stub)
     expect_list(s3_stub, TARGET, [TARGET + "part-0"])
     expect_read(glue_stub, s3_stub, None)
-    expect_list(s3_stub, RUNS, common=[other, TARGET])
+    expect_list(s3_stub, RUNS, common=[TARGET])  # listed before the other run's UNLOAD finished
     glue_stub.add_response("get_table", {"Table": {"Name": "audit_curated", "StorageDescriptor": DESCRIPTOR}},
                            {"DatabaseName": "tenantkit_audit", "Name": "audit_curated"})
     glue_stub.add_client_error("create_partition", "AlreadyExistsException", "exists")
@@ -266,19 +264,23 @@ def test_a_concurrent_first_run_makes_create_an_update_keeping_its_prefix_in_the
     assert compactor.compact(DT)["previous_location"] is None
 
 
-def test_an_unload_without_rows_keeps_the_served_day(stubs):
+def test_an_unload_without_rows_keeps_the_served_day_and_deletes_only_old_unnamed_runs(stubs):
     compactor, athena_stub, s3_stub, glue_stub, calls = stubs
     served = run_prefix(WALL - timedelta(hours=1), 0xAA)
+    orphan_old = run_prefix(WALL - timedelta(hours=1, minutes=32), 0xDD)  # grace + 30 min + 60 s: gone
+    orphan_young = run_prefix(WALL - timedelta(hours=1, minutes=30), 0xEE)  # may have been served: kept
     expect_start(athena_stub)
     expect_state(athena_stub, "SUCCEEDED")
     expect_rejects(athena_stub)
     expect_list(s3_stub, TARGET)
     expect_read(glue_stub, s3_stub, partition(DT, served))
-    expect_list(s3_stub, RUNS, common=[served])
+    expect_list(s3_stub, RUNS, common=[served, orphan_old, orphan_young])
+    expect_list(s3_stub, orphan_old, [orphan_old + "part-0"])
+    expect_delete(s3_stub, [orphan_old + "part-0"])
     report = compactor.compact(DT)
     assert report["kept_previous"] is True and report["swapped"] is False
-    assert report["output_location"] == BUCKET_URL + served
-    assert "UpdatePartition" not in calls and "DeleteObjects" not in calls
+    assert report["output_location"] == BUCKET_URL + served and report["retired_prefixes_removed"] == 1
+    assert "UpdatePartition" not in calls
 
 
 def test_a_day_of_the_earlier_layout_without_raw_rows_is_registered_where_it_is(stubs):
@@ -403,18 +405,18 @@ def test_the_invocations_remaining_time_bounds_the_wait(stubs, clock: FakeTime):
 
 def test_a_retired_prefix_that_cannot_be_deleted_fails_the_run_after_the_swap(stubs):
     compactor, athena_stub, s3_stub, glue_stub, calls = stubs
+    old = run_prefix(WALL - timedelta(hours=4), 0xDD)
     served = run_prefix(WALL - timedelta(hours=1), 0xAA)
-    orphan = run_prefix(WALL - timedelta(hours=3), 0xDD)
     expect_start(athena_stub)
     expect_state(athena_stub, "SUCCEEDED")
     expect_rejects(athena_stub)
     expect_list(s3_stub, TARGET, [TARGET + "part-0"])
-    expect_read(glue_stub, s3_stub, partition(DT, served))
-    expect_list(s3_stub, RUNS, common=[served, orphan, TARGET])
-    expect_point(glue_stub, retired={served: WALL}, create=False)
-    expect_list(s3_stub, orphan, [orphan + "part-0"])
-    s3_stub.add_response("delete_objects", {"Errors": [{"Key": orphan + "part-0", "Code": "AccessDenied"}]},
-                         {"Bucket": CONFIG.bucket, "Delete": {"Objects": [{"Key": orphan + "part-0"}], "Quiet": True}})
+    expect_read(glue_stub, s3_stub, partition(DT, served, {old: WALL - timedelta(hours=3)}))
+    expect_list(s3_stub, RUNS, common=[old, served, TARGET])
+    expect_point(glue_stub, retired={old: WALL - timedelta(hours=3), served: WALL}, create=False)
+    expect_list(s3_stub, old, [old + "part-0"])
+    s3_stub.add_response("delete_objects", {"Errors": [{"Key": old + "part-0", "Code": "AccessDenied"}]},
+                         {"Bucket": CONFIG.bucket, "Delete": {"Objects": [{"Key": old + "part-0"}], "Quiet": True}})
     with pytest.raises(CompactionError, match=r"1 object\(s\) not deleted, first .*AccessDenied"):
         compactor.compact(DT)
     assert calls.index("UpdatePartition") < calls.index("DeleteObjects")

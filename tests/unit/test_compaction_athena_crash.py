@@ -362,3 +362,19 @@ def test_a_ledger_entry_lost_to_a_concurrent_swap_is_still_kept_for_the_grace_pe
     now = a_swapped + timedelta(seconds=later)
     if b in retirable({a, b}, pointer, now, grace):
         assert now - a_swapped >= grace
+
+
+def test_an_unreadable_ledger_retires_nothing_until_a_swap_names_every_stored_prefix_anew():
+    lake = lake_serving(frozenset({"aaaa"}))
+    superseded = f"{RUNS}{run_id(START - timedelta(days=30), 7)}/"  # old stamp, superseded minutes ago
+    lake.objects[f"{superseded}part-0.parquet"] = frozenset({"zzzz"})
+    lake.partitions[DT]["Parameters"][PARAM_RETIRED] = "{not json"
+    lake.superseded_at[superseded] = lake.now - timedelta(minutes=5)
+    lake.snapshots[superseded] = frozenset({"zzzz"})
+    run(lake, frozenset(), None, seed=8)  # no swap: the stamp rule alone would delete it now
+    assert superseded in stored_runs(lake)
+    run(lake, frozenset({"bbbb"}), None, seed=9)  # the swap rewrites the ledger: retired from now on
+    assert superseded in stored_runs(lake) and lake.readers_see() == {"bbbb"}
+    lake.now += LONG_AFTER
+    run(lake, frozenset({"bbbb"}), None, seed=10)
+    assert superseded not in stored_runs(lake)

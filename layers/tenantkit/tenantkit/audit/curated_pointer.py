@@ -71,6 +71,7 @@ class DayPointer:
     run: str | None = None
     swapped_at: datetime | None = None
     retired: Mapping[str, datetime] = field(default_factory=dict)
+    ledger_readable: bool = True
 
 
 def retirable(prefixes: Iterable[str], pointer: DayPointer, now: datetime, grace: timedelta) -> list[str]:
@@ -81,7 +82,10 @@ def retirable(prefixes: Iterable[str], pointer: DayPointer, now: datetime, grace
     was never served; a run whose swap a concurrent run's swap left out of the ledger was served
     from its own swap (within one lifetime of its start) until that other swap (within one
     lifetime of the other run's start, which read the partition before this run swapped). One
-    whose name carries no start is never deleted."""
+    whose name carries no start is never deleted. An unreadable ledger (edited by hand) retires
+    nothing until the next swap rewrites it."""
+    if not pointer.ledger_readable:
+        return []
     chosen = []
     for prefix in sorted(set(prefixes)):
         if prefix == pointer.location:
@@ -123,26 +127,31 @@ class CuratedCatalog:
         parameters = partition.get("Parameters") or {}
         location = self.key_prefix(partition.get("StorageDescriptor", {}).get("Location", ""))
         retired: dict[str, datetime] = {}
+        readable = True
         try:
             for prefix, when in json.loads(parameters.get(PARAM_RETIRED, "{}")).items():
                 retired[str(prefix)] = instant(str(when))
         except (ValueError, TypeError, AttributeError):
-            retired = {}  # an unreadable ledger retires nothing early: the stamp rule still applies
+            retired, readable = {}, False  # retires nothing until a swap writes a new ledger
         swapped = parameters.get(PARAM_SWAPPED_AT)
         try:
             swapped_at = instant(swapped) if swapped else None
         except ValueError:
             swapped_at = None
         return DayPointer(location=location, registered=True, run=parameters.get(PARAM_RUN),
-                          swapped_at=swapped_at, retired=retired)
+                          swapped_at=swapped_at, retired=retired, ledger_readable=readable)
 
     def point(self, dt: str, current: DayPointer, location: str, *, run: str | None, now: datetime,
               still_stored: Iterable[str]) -> DayPointer:
-        """Serve ``location`` for ``dt`` in one Glue call; ``current``'s location joins the ledger."""
+        """Serve ``location`` for ``dt`` in one Glue call. The ledger keeps the entries whose prefix is
+        still stored; ``current``'s location, and any stored prefix the ledger does not name yet (a
+        killed run, or one whose entry was lost), join it as retired ``now``: later than their real
+        retirement, so never deleted early, whatever the ledger held before."""
         stored = set(still_stored)
         retired = {p: t for p, t in current.retired.items() if p in stored and p != location}
-        if current.location is not None and current.location != location:
-            retired[current.location] = now
+        for prefix in stored | ({current.location} if current.location is not None else set()):
+            if prefix != location and prefix not in retired:
+                retired[prefix] = now
         ledger = {p: t.isoformat(timespec="seconds") for p, t in sorted(retired.items())}
         parameters = {PARAM_SWAPPED_AT: now.isoformat(timespec="seconds"),
                       PARAM_RETIRED: json.dumps(ledger, separators=(",", ":"))}
