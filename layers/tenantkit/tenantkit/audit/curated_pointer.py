@@ -10,10 +10,12 @@ derives a location from partition values only, and a run id is not a partition v
 
 The partition also carries the retirement ledger, written in the same call as the location:
 ``tenantkit.compaction.retired`` maps each superseded location (still in S3) to the instant it
-stopped being served. A superseded prefix is deleted only once that instant is older than the
-grace period, because a query planned before the swap may still be reading it. A prefix the
-ledger does not name (a run killed before its swap, or, when two runs of one day overlap, a run
-whose swap the later swap did not see) is deleted only once its own stamp is older than the
+stopped being served (a stored prefix the ledger did not name yet is added with the time of the
+swap that found it: later than the truth, so safe). A superseded prefix is deleted only once
+that instant is older than the grace period, because a query planned before the swap may still
+be reading it. A prefix the ledger does not name (a run killed before its swap, until a swap
+names it, or, when two runs of one day overlap, a run whose swap the later swap did not see) is
+deleted only once its own stamp is older than the
 grace period plus twice the longest a run can live: such a prefix stopped being served (if ever
 it was) at most that long after its run started. The served location is never deleted.
 """
