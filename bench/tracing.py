@@ -76,7 +76,6 @@ t1 = time.perf_counter()
 service = os.environ["POWERTOOLS_SERVICE_NAME"]
 if os.environ["TENANTKIT_TRACING"] == "otel":
     from tenantkit.observability import otel
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # first flush
     otel.pipeline(service)
 else:
     from tenantkit.observability.tracing import get_tracer

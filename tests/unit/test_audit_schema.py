@@ -31,7 +31,7 @@ SESSION = "sess-0123456789abcdef"
 def test_the_pydantic_free_field_list_is_the_models_in_order():
     # compaction reads these names without building the model; a field added to one but not the
     # other would silently leave it out of the conflict check
-    assert AUDIT_RECORD_FIELDS == tuple(AuditRecord.model_fields)
+    assert tuple(AuditRecord.model_fields) == AUDIT_RECORD_FIELDS
 
 
 @pytest.fixture(autouse=True)
