@@ -46,7 +46,7 @@ HEAVY = {
     "jwt": "token verification (PyJWT)",
     "cryptography": "token verification (the JWKS keys)",
     "cedarpy": "the ABAC policy engine",
-    "aws_lambda_powertools.event_handler": "the BFF's REST router",
+    "aws_lambda_powertools.event_handler": "every Powertools resolver; the BFF routes with tenantkit.bff.routing",
     "asyncio": "pulled in by Powertools' event_handler package (its AppSync resolver)",
     "tenantkit_local": "local tooling: never part of a function",
 }
@@ -57,8 +57,8 @@ NEEDS_AT_IMPORT = {
     # verifies every token (PyJWT + cryptography, keys parsed at init); the envelope, the inline
     # registry and the audit record are pydantic models
     "authorizer": {"jwt", "cryptography", *PYDANTIC},
-    # envelope and audit record (pydantic), ABAC (cedarpy), the REST router (Powertools)
-    "bff_proxy": {"cedarpy", "aws_lambda_powertools.event_handler", "asyncio", *PYDANTIC},
+    # envelope and audit record (pydantic), ABAC (cedarpy)
+    "bff_proxy": {"cedarpy", *PYDANTIC},
     # validates every ingested record against the audit model
     "audit_sink": {*PYDANTIC},
     # orchestration of Athena and S3 calls only: field names without the model
