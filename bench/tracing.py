@@ -1,13 +1,15 @@
 """What tracing costs, per adapter (printed, never asserted by tests).
 
 * cold import of every handler module, and import + the tracer the first traced invocation
-  loads, with TENANTKIT_TRACING=otel vs xray (X-Ray with a Lambda trace header, so it is on);
+  loads, with TENANTKIT_TRACING=otel vs xray (X-Ray with a Lambda trace header, so it is on),
+  from the file layout Lambda imports from (``_lambda_layout``): the layers as built (no .pyc)
+  and with bytecode;
 * warm per-request overhead of the OTel adapter on an observed handler (one log line, one audit
   record): span work alone, the flush to a loopback OTLP receiver, and the unsampled path;
 * the flush bound: a collector that hangs, a collector that refuses;
 * the authorizer's whole warm lambda_handler with OTel on vs pyjwt's jwt.decode of the same token.
 
-Usage: .venv/bin/python bench/tracing.py [--iterations N] [--cold-runs N]
+Usage: .venv/bin/python bench/tracing.py [--iterations N] [--cold-runs N (>= 5)] [--cold-only]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _common import budget_line, summarize, timed  # noqa: E402
+from _lambda_layout import lambda_environment, layer_layout  # noqa: E402
 
 XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 # A collector that answers each request as soon as its body is read (no decoding), in its own
@@ -68,53 +72,62 @@ while True:
 HANDLERS = ("authorizer", "bff_proxy", "audit_sink", "audit_compaction")
 COLD = """
 import importlib.util, json, os, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 spec = importlib.util.spec_from_file_location("handler_app", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 service = os.environ["POWERTOOLS_SERVICE_NAME"]
 if os.environ["TENANTKIT_TRACING"] == "otel":
     from tenantkit.observability import otel
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # first flush
     otel.pipeline(service)
 else:
     from tenantkit.observability.tracing import get_tracer
     get_tracer(service)
-t2 = time.perf_counter()
-print(json.dumps({{"import_ms": (t1 - t0) * 1000, "with_tracer_ms": (t2 - t0) * 1000}}))
+t2, c2 = time.perf_counter(), time.process_time()
+print(json.dumps({{"import_ms": (t1 - t0) * 1000, "with_tracer_ms": (t2 - t0) * 1000,
+                  "import_cpu_ms": (c1 - c0) * 1000, "with_tracer_cpu_ms": (c2 - c0) * 1000}}))
 """
 
 
-def handler_env(name: str) -> dict[str, str]:
+def handler_env(name: str, site: Path) -> dict[str, str]:
     from tenantkit_local.template import function_spec, load_env_vars
 
     logical = {"authorizer": "AuthorizerFunction", "bff_proxy": "BffProxyFunction",
                "audit_sink": "AuditSinkFunction", "audit_compaction": "AuditCompactionFunction"}[name]
     spec = function_spec(ROOT / "template.yaml", logical, env_vars=load_env_vars(ROOT / "local/env.json"))
     env = {**os.environ, **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": logical, "AWS_REGION": "us-east-1",
-           "OIDC_JWKS_URI": "http://127.0.0.1:9/keys", "PYTHONPATH": os.pathsep.join(
-               [str(ROOT / "layers/tenantkit"), str(ROOT / "local"), str(ROOT / "functions" / name)])}
+           "OIDC_JWKS_URI": "http://127.0.0.1:9/keys", **lambda_environment(name, site)}
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     return env
 
 
-def cold_imports(runs: int) -> dict[str, dict[str, dict[str, float]]]:
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for name in HANDLERS:
-        path = str(ROOT / "functions" / name / "app.py")
-        results[name] = {}
-        for backend in ("xray", "otel"):
-            samples = []
-            for _ in range(runs):
-                env = {**handler_env(name), "TENANTKIT_TRACING": backend, "_X_AMZN_TRACE_ID": XRAY_HEADER}
-                out = subprocess.run([sys.executable, "-c", COLD.format(path=path)], capture_output=True,
-                                     text=True, env=env, check=False, cwd=ROOT)
-                if out.returncode:
-                    raise SystemExit(f"cold import of {name} failed ({backend}):\n{out.stderr[-2000:]}")
-                samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            results[name][backend] = {key: statistics.median(s[key] for s in samples)
-                                      for key in ("import_ms", "with_tracer_ms")}
+LAYOUTS = {"as built": False, "with bytecode": True}  # the layers' .py files compiled for this Python or not
+
+
+def cold_imports(runs: int) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Per layout, handler and adapter: medians of ``runs`` fresh interpreters (runs interleaved
+    across the layouts and adapters, so drift in the machine's load hits every column alike)."""
+    samples: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="tenantkit-lambda-") as scratch:
+        sites = {layout: layer_layout(Path(scratch) / layout.replace(" ", "-"), compiled=compiled)
+                 for layout, compiled in LAYOUTS.items()}
+        for _ in range(runs):
+            for name in HANDLERS:
+                path = str(ROOT / "functions" / name / "app.py")
+                for layout, site in sites.items():
+                    for backend in ("xray", "otel"):
+                        env = {**handler_env(name, site), "TENANTKIT_TRACING": backend, "_X_AMZN_TRACE_ID": XRAY_HEADER}
+                        out = subprocess.run([sys.executable, "-c", COLD.format(path=path)], capture_output=True,
+                                             text=True, env=env, check=False, cwd=ROOT / "functions" / name)
+                        if out.returncode:
+                            raise SystemExit(f"cold import of {name} failed ({backend}):\n{out.stderr[-2000:]}")
+                        samples.setdefault((layout, name, backend), []).append(
+                            json.loads(out.stdout.strip().splitlines()[-1]))
+    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for (layout, name, backend), runs_of in samples.items():
+        results.setdefault(layout, {}).setdefault(name, {})[backend] = {
+            key: statistics.median(s[key] for s in runs_of) for key in runs_of[0]}
     return results
 
 
@@ -318,16 +331,43 @@ def authorizer_ratio(iterations: int, endpoint: str) -> dict[str, float]:
     return results
 
 
+def print_cold(cold: dict[str, dict[str, dict[str, dict[str, float]]]], runs: int) -> None:
+    print(f"  cold start as Lambda loads it (function dir, then the layers' packages, then the runtime's), "
+          f"median of {runs} runs, ms; load average {os.getloadavg()[0]:.2f} after the runs (on a loaded "
+          f"machine the CPU time is the steadier figure)")
+    for layout, handlers in cold.items():
+        note = " (no .pyc: every module compiled at each cold start)" if layout == "as built" else ""
+        print(f"  layers {layout}{note}")
+        print("    handler            import only          import + tracer loaded   the same, CPU time")
+        print("                       xray / otel          xray / otel              xray / otel")
+        for name, figures in handlers.items():
+            x, o = figures["xray"], figures["otel"]
+            print(f"    {name:<18} {x['import_ms']:6.1f} / {o['import_ms']:6.1f}      "
+                  f"{x['with_tracer_ms']:6.1f} / {o['with_tracer_ms']:6.1f}          "
+                  f"{x['with_tracer_cpu_ms']:6.1f} / {o['with_tracer_cpu_ms']:6.1f}"
+                  f"   otel <= xray: wall {o['with_tracer_ms'] <= x['with_tracer_ms']}, "
+                  f"CPU {o['with_tracer_cpu_ms'] <= x['with_tracer_cpu_ms']}")
+        for name, figures in handlers.items():
+            print(budget_line(f"{name} otel, layers {layout}", figures["otel"]["with_tracer_ms"], 250))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=2000)
-    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--cold-only", action="store_true", help="only the cold-start figures")
     args = parser.parse_args()
+    if args.cold_runs < 5:
+        parser.error("--cold-runs: a median needs at least 5 runs")
     os.environ.setdefault("TENANTKIT_LOG_HASH_KEY", "bench-key")
 
     from tenantkit_local.otlp_receiver import OtlpReceiver
 
     cold = cold_imports(args.cold_runs)
+    if args.cold_only:
+        print(f"tracing bench, cold starts only (Python {sys.version.split()[0]})")
+        print_cold(cold, args.cold_runs)
+        return
     # The collector is another process in Lambda (the ADOT extension): so is this receiver.
     collector = subprocess.Popen([sys.executable, "-c", FAST_COLLECTOR],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -348,13 +388,7 @@ def main() -> None:
     refused = flush_bound(refused_endpoint, "collector refuses")
 
     print(f"tracing bench ({args.iterations} iterations, cold runs {args.cold_runs}, Python {sys.version.split()[0]})")
-    print("  cold import, median ms        import only (xray / otel)    import + tracer loaded (xray / otel)")
-    for name, figures in cold.items():
-        x, o = figures["xray"], figures["otel"]
-        print(f"    {name:<18} {x['import_ms']:8.1f} / {o['import_ms']:6.1f}          "
-              f"{x['with_tracer_ms']:8.1f} / {o['with_tracer_ms']:6.1f}"
-              f"   otel <= xray: {o['with_tracer_ms'] <= x['with_tracer_ms']}")
-        print(budget_line(f"{name} import + otel tracer", o["with_tracer_ms"], 250))
+    print_cold(cold, args.cold_runs)
     off = warm["off"]["p50"]
     print("  warm observed handler (1 log line + 1 audit record), p50 / p99 ms")
     for label, figures in warm.items():

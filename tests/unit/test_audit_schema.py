@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from tenantkit.audit import AuditRecord, emit_audit
+from tenantkit.audit.quarantine import AUDIT_RECORD_FIELDS
 from tenantkit.audit.schema import EventType
 from tenantkit.observability import begin_request, bind_identity, end_request, get_logger
 from tenantkit.observability.contract import LOG_FIELDS
@@ -25,6 +26,12 @@ from tenantkit_local.cli import main
 
 FIELDS = set(AuditRecord.model_fields)
 SESSION = "sess-0123456789abcdef"
+
+
+def test_the_pydantic_free_field_list_is_the_models_in_order():
+    # compaction reads these names without building the model; a field added to one but not the
+    # other would silently leave it out of the conflict check
+    assert tuple(AuditRecord.model_fields) == AUDIT_RECORD_FIELDS
 
 
 @pytest.fixture(autouse=True)

@@ -20,12 +20,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenantkit.audit.schema import AuditRecord
-from tenantkit.audit.sink import MAX_QUARANTINE_RAW, conflict_line, deterministic_gzip
+from tenantkit.audit.quarantine import AUDIT_RECORD_FIELDS, MAX_QUARANTINE_RAW, conflict_line, deterministic_gzip
 from tenantkit.observability.redaction import redact_text
 
 REJECTS_SQL_FILE = "audit_partition_rejects.sql"
-CONTENT_FIELDS = tuple(name for name in AuditRecord.model_fields if name != "event_id")
+CONTENT_FIELDS = tuple(name for name in AUDIT_RECORD_FIELDS if name != "event_id")
 REJECT_COLUMNS = ("event_id", "problem", "copy_rank", "fingerprint", "ts_text", "received_from", "received_via",
                   "received_at", *CONTENT_FIELDS)
 

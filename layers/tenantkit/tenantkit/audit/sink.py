@@ -26,7 +26,6 @@ bytes instead of adding duplicates. Compaction then dedups by ``event_id`` anywa
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -40,13 +39,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from tenantkit.audit.exceptions import SinkEventError
-from tenantkit.audit.schema import AuditRecord, IngestedAuditRecord, parse_ts
+from tenantkit.audit.quarantine import MAX_QUARANTINE_RAW, conflict_line, deterministic_gzip
+from tenantkit.audit.schema import IngestedAuditRecord, parse_ts
 from tenantkit.audit.storage import AuditStorage, storage_from_uri
 from tenantkit.observability import get_logger
 from tenantkit.observability.redaction import redact_text
 from tenantkit.observability.settings import ObservabilitySettings
 
-MAX_QUARANTINE_RAW = 8192
 PROVENANCE_FIELDS = ("received_from", "received_via", "received_at")
 # Dedup rank of each path (lower wins): a record read from the authorizer's or BFF's own log
 # group outranks any copy that came through the queue. Mirrored in the compaction SQL.
@@ -103,10 +102,6 @@ class IngestResult:
         self.duplicates += other.duplicates
         self.conflicts += other.conflicts
         self.objects.extend(other.objects)
-
-
-def deterministic_gzip(lines: list[str]) -> bytes:
-    return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=6, mtime=0)
 
 
 def batch_key(*parts: object) -> str:
@@ -334,20 +329,3 @@ def _quarantine(text: str, reason: str, errors: list[str], provenance: Provenanc
         entry["event_id"] = event_id
     entry["raw"] = redact_text(text[:MAX_QUARANTINE_RAW])
     return json.dumps(entry, separators=(",", ":"))
-
-
-def conflict_line(event_id: str, kept: dict[str, Any], rejected: dict[str, Any], *,
-                  kept_source: tuple[str, str], rejected_source: tuple[str, str]) -> str:
-    """An ``audit.conflict`` quarantine entry: a copy of ``event_id`` that differs from the kept record.
-
-    Names the fields that differ, never their values (the kept record is in the raw zone; the
-    rejected copy's text is kept, redacted, for the investigation).
-    """
-    fields = [name for name in AuditRecord.model_fields if kept.get(name) != rejected.get(name)]
-    return json.dumps({
-        "reason": "audit.conflict", "event_id": event_id,
-        "errors": [f"{name}: differs from the kept copy" for name in fields],
-        "kept": {"received_from": kept_source[0], "received_at": kept_source[1]},
-        "source": rejected_source[0], "received_at": rejected_source[1],
-        "raw": redact_text(json.dumps(rejected, separators=(",", ":"))[:MAX_QUARANTINE_RAW]),
-    }, separators=(",", ":"))

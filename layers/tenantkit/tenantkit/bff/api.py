@@ -1,4 +1,5 @@
-"""The BFF's HTTP surface on the Powertools REST event handler.
+"""The BFF's HTTP surface: five routes on :mod:`tenantkit.bff.routing` (Powertools' REST resolver's
+matching and responses, without its event_handler package).
 
 Before any route runs: the envelope comes from the authorizer context only (this request's
 API Gateway request id replaces the correlation id a cached authorizer context carries), the
@@ -18,9 +19,8 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from tenantkit import paths
 from tenantkit.audit import emit_audit
@@ -34,6 +34,7 @@ from tenantkit.bff.errors import (
     UnsupportedMediaTypeError,
 )
 from tenantkit.bff.exceptions import MalformedJsonError
+from tenantkit.bff.routing import Response, Router
 from tenantkit.bff.service import BffService, RequestContext
 from tenantkit.envelope import EnvelopeError, IdentityEnvelope
 from tenantkit.exceptions import MalformedPathError
@@ -54,7 +55,7 @@ def route_template(method: str, path: str) -> str:
     return paths.template_of(method, path)
 
 
-def problem(error: BffError, correlation_id: str | None) -> Response[str]:
+def problem(error: BffError, correlation_id: str | None) -> Response:
     body = {
         "type": PROBLEM_BASE + error.public_reason,
         "title": error.title,
@@ -119,7 +120,7 @@ class BffApi:
     def __init__(self, service_provider: Callable[[], BffService], *, keys: IdentityKeys = DEFAULT_KEYS) -> None:
         self._service_provider = service_provider
         self._keys = keys
-        self.app = APIGatewayRestResolver()
+        self.router = Router()
         self._register_routes()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -158,16 +159,13 @@ class BffApi:
                 headers=spoofing.request_values(event.get("headers"), event.get("multiValueHeaders")),
             )
             ctx = RequestContext(envelope=envelope, route=route)
-            self.app.append_context(ctx=ctx, payload=payload, service=service)
             # The router sees the normalized path: what it matches is what was checked and audited.
-            response = self.app.resolve({**event, "path": path.path}, context)
+            response = self.router.resolve(method, path.path, _Call(ctx, service, payload))
         except BffError as error:
-            response = _as_proxy(self._reject(error, route, correlation_id))
+            response = self._reject(error, route, correlation_id).as_proxy()
         except Exception as unexpected:  # a bug, not bad input: 500 problem, type logged only
             get_logger().error("unhandled error", extra={"error_type": type(unexpected).__name__})
-            response = _as_proxy(problem(BffError("internal error"), correlation_id))
-        finally:
-            self.app.clear_context()
+            response = problem(BffError("internal error"), correlation_id).as_proxy()
         status = int(response.get("statusCode", 500))
         try:
             emit_audit("request.completed", "success" if status < 400 else "error", f"http_{status}", route=route,
@@ -177,7 +175,7 @@ class BffApi:
             get_logger().error("audit record not written", extra={"error_type": type(error).__name__})
         return response
 
-    def _reject(self, error: BffError, route: str, correlation_id: str | None) -> Response[str]:
+    def _reject(self, error: BffError, route: str, correlation_id: str | None) -> Response:
         if error.audit_event is not None:
             emit_audit(error.audit_event, error.audit_outcome, error.reason, route=route, status=error.status)
         elif error.status >= 500:
@@ -185,63 +183,55 @@ class BffApi:
         return problem(error, correlation_id)
 
     def _register_routes(self) -> None:
-        app = self.app
+        router = self.router
 
-        def ctx() -> RequestContext:
-            current: RequestContext = app.context["ctx"]
-            return current
-
-        def service() -> BffService:
-            current: BffService = app.context["service"]
-            return current
-
-        def ok(body: Any, status: int = 200) -> Response[str]:
+        def ok(call: _Call, body: Any, status: int = 200) -> Response:
             return Response(status_code=status, content_type="application/json", body=json.dumps(body),
-                            headers={"X-Correlation-Id": ctx().envelope.correlation_id})
+                            headers={"X-Correlation-Id": call.ctx.envelope.correlation_id})
 
-        @app.get("/v1/me")
-        def me() -> Response[str]:
-            return ok(service().me(ctx()))
+        @router.route("GET", "/v1/me")
+        def me(call: _Call) -> Response:
+            return ok(call, call.service.me(call.ctx))
 
-        @app.post("/v1/sessions")
-        def create_session() -> Response[str]:
-            return ok(service().create_session(ctx()), 201)
+        @router.route("POST", "/v1/sessions")
+        def create_session(call: _Call) -> Response:
+            return ok(call, call.service.create_session(call.ctx), 201)
 
-        @app.get("/v1/sessions/<session_id>")
-        def get_session(session_id: str) -> Response[str]:
-            return ok(service().get_session(ctx(), session_id))
+        @router.route("GET", "/v1/sessions/<session_id>")
+        def get_session(call: _Call, session_id: str) -> Response:
+            return ok(call, call.service.get_session(call.ctx, session_id))
 
-        @app.delete("/v1/sessions/<session_id>")
-        def delete_session(session_id: str) -> Response[str]:
-            service().delete_session(ctx(), session_id)
-            return Response(status_code=204, headers={"X-Correlation-Id": ctx().envelope.correlation_id})
+        @router.route("DELETE", "/v1/sessions/<session_id>")
+        def delete_session(call: _Call, session_id: str) -> Response:
+            call.service.delete_session(call.ctx, session_id)
+            return Response(status_code=204, headers={"X-Correlation-Id": call.ctx.envelope.correlation_id})
 
-        @app.post("/v1/sessions/<session_id>/messages")
-        def send_message(session_id: str) -> Response[str]:
-            payload = app.context["payload"]
-            if not payload:
+        @router.route("POST", "/v1/sessions/<session_id>/messages")
+        def send_message(call: _Call, session_id: str) -> Response:
+            if not call.payload:
                 raise BadRequestError("a message body is required", reason="body_missing")
-            upstream = service().send_message(ctx(), session_id, payload, "application/json")
+            upstream = call.service.send_message(call.ctx, session_id, call.payload, "application/json")
             return Response(status_code=200, content_type=upstream.content_type, body=upstream.body.decode(
-                "utf-8", errors="replace"), headers={"X-Correlation-Id": ctx().envelope.correlation_id})
+                "utf-8", errors="replace"), headers={"X-Correlation-Id": call.ctx.envelope.correlation_id})
 
-        @app.exception_handler(BffError)
-        def bff_error(error: BffError) -> Response[str]:
-            return self._reject(error, ctx().route, ctx().envelope.correlation_id)
+        @router.exception_handler(BffError)
+        def bff_error(call: _Call, error: BffError) -> Response:
+            return self._reject(error, call.ctx.route, call.ctx.envelope.correlation_id)
 
-        @app.exception_handler(Exception)
-        def unexpected(error: Exception) -> Response[str]:
+        @router.exception_handler(Exception)
+        def unexpected(call: _Call, error: Exception) -> Response:
             get_logger().error("unhandled error", extra={"error_type": type(error).__name__})
-            return problem(BffError("internal error"), ctx().envelope.correlation_id)
+            return problem(BffError("internal error"), call.ctx.envelope.correlation_id)
 
-        @app.not_found
-        def not_found(_: Exception) -> Response[str]:
-            return self._reject(RouteNotFoundError("no such route"), ctx().route, ctx().envelope.correlation_id)
+        @router.not_found
+        def not_found(call: _Call) -> Response:
+            return self._reject(RouteNotFoundError("no such route"), call.ctx.route, call.ctx.envelope.correlation_id)
 
 
-def _as_proxy(response: Response[str]) -> dict[str, Any]:
-    """A Response rendered as the resolver renders it for REST APIs (multiValueHeaders), for
-    errors raised before routing."""
-    headers = {k: v if isinstance(v, list) else [v] for k, v in response.headers.items()}
-    return {"statusCode": response.status_code, "multiValueHeaders": headers, "body": response.body,
-            "isBase64Encoded": False}
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What a route handler gets: the request's context, the service, the canonical body bytes."""
+
+    ctx: RequestContext
+    service: BffService
+    payload: bytes

@@ -10,7 +10,8 @@ read when they have arrived (during the invocation or while the process was froz
 round trip is off the request path while the bytes are out of the process before the freeze.
 A collector that refuses, hangs or answers an error costs a request at most the bound, and
 those spans are dropped (a line on stderr, at most once a minute, says so).
-The payload is the standard ``ExportTraceServiceRequest`` from opentelemetry-exporter-otlp-proto-common.
+The payload is the standard ``ExportTraceServiceRequest``, written by ``otlp_proto`` exactly as
+opentelemetry-exporter-otlp-proto-common writes it, without loading the protobuf runtime.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # imported with the pipeline,
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor  # not inside the first flush's deadline
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from tenantkit.observability.otlp_http import PipelinedHttpConnection
+from tenantkit.observability.otlp_proto import encode_export_request  # with the pipeline, not in a flush
 from tenantkit.observability.settings import OtelSettings, lambda_region
 
 MAX_SPANS_PER_INVOCATION = 512
@@ -88,7 +89,7 @@ class OtlpHttpSpanExporter:
         self._last_warning = 0.0
 
     def export(self, spans: Sequence[ReadableSpan], deadline: float) -> bool:
-        body = encode_spans(spans).SerializePartialToString()
+        body = encode_export_request(spans)
         headers = {"Content-Type": "application/x-protobuf", "Content-Length": str(len(body))}
         if self.settings.sigv4_region:
             headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)
