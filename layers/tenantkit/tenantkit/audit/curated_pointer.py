@@ -56,7 +56,10 @@ def run_started(prefix: str) -> datetime | None:
     match = _RUN.search(prefix)
     if match is None:
         return None
-    return datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
+    try:
+        return datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
+    except ValueError:  # digits of no calendar instant (run=20261399T...): no start, never by age
+        return None
 
 
 def instant(text: str) -> datetime:
@@ -150,7 +153,11 @@ class CuratedCatalog:
         killed run, or one whose entry was lost), join it as retired ``now``: later than their real
         retirement, so never deleted early, whatever the ledger held before."""
         stored = set(still_stored)
-        retired = {p: t for p, t in current.retired.items() if p in stored and p != location}
+        # The served location stops being served by THIS call, whatever an entry for it says
+        # (a day pointed back at a retired run by hand keeps that run's old entry): it is
+        # retired now, never at an earlier time that would let it go before its grace period.
+        retired = {p: t for p, t in current.retired.items()
+                   if p in stored and p != location and p != current.location}
         for prefix in stored | ({current.location} if current.location is not None else set()):
             if prefix != location and prefix not in retired:
                 retired[prefix] = now
