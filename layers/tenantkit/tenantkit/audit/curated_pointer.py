@@ -44,6 +44,7 @@ _DESCRIPTOR_FIELDS = ("Columns", "InputFormat", "OutputFormat", "Compressed", "S
                       "StoredAsSubDirectories")
 _RUN = re.compile(r"run=(?P<stamp>\d{8}T\d{6}Z)-[0-9a-f]{16}/\Z")
 _STAMP = "%Y%m%dT%H%M%SZ"
+_SCHEMES = frozenset({"s3", "s3a", "s3n"})
 
 
 def run_id(now: datetime, token: int) -> str:
@@ -80,7 +81,8 @@ class DayPointer:
 
 
 def retirable(prefixes: Iterable[str], pointer: DayPointer, now: datetime, grace: timedelta) -> list[str]:
-    """The prefixes that may be deleted now. Never the served one. A retired one once ``grace``
+    """The prefixes that may be deleted now. Never the served one, nor one that holds it or lies
+    inside it (a location set by hand). A retired one once ``grace``
     has passed since its swap: the swap time is read just before the Glue call, which ends
     within its run's lifetime, hence ``+ RUN_LIFETIME``. One the ledger does not name once
     ``grace`` + 2 run lifetimes have passed since its run started: a run killed before its swap
@@ -92,9 +94,10 @@ def retirable(prefixes: Iterable[str], pointer: DayPointer, now: datetime, grace
     if not pointer.ledger_readable:
         return []
     chosen = []
+    served = pointer.location
     for prefix in sorted(set(prefixes)):
-        if prefix == pointer.location:
-            continue
+        if served is not None and (prefix.startswith(served) or served.startswith(prefix)):
+            continue  # the served location, or one that holds it or lies inside it (set by hand)
         if prefix in pointer.retired:
             if now - pointer.retired[prefix] >= grace + RUN_LIFETIME + CLOCK_MARGIN:
                 chosen.append(prefix)
@@ -116,9 +119,14 @@ class CuratedCatalog:
         return f"s3://{self.bucket}/{key_prefix}"
 
     def key_prefix(self, location: str) -> str | None:
-        """The key prefix of an ``s3://<our bucket>/...`` location; None for a location elsewhere."""
-        head = f"s3://{self.bucket}/"
-        return location[len(head):] if location.startswith(head) else None
+        """The key prefix (ending in ``/``) an ``s3://<our bucket>/...`` location names; None for a
+        location elsewhere. A location set by hand may lack the final ``/`` or say ``s3a://``:
+        Athena reads the same directory, so it names the same prefix."""
+        scheme, sep, rest = location.strip().partition("://")
+        if not sep or scheme.lower() not in _SCHEMES or not rest.startswith(f"{self.bucket}/"):
+            return None
+        key = rest[len(self.bucket) + 1:]
+        return key if not key or key.endswith("/") else key + "/"
 
     def read(self, dt: str) -> DayPointer:
         try:
@@ -138,6 +146,8 @@ class CuratedCatalog:
                 retired[str(prefix)] = instant(str(when))
         except (ValueError, TypeError, AttributeError):
             retired, readable = {}, False  # retires nothing until a swap writes a new ledger
+        if location is None:
+            readable = False  # served from a location we cannot place: no prefix is safe to delete
         swapped = parameters.get(PARAM_SWAPPED_AT)
         try:
             swapped_at = instant(swapped) if swapped else None
