@@ -102,13 +102,14 @@ def compactor(now: datetime, s3: S3, glue: Glue) -> AthenaCompactor:
 
 @settings(max_examples=60, deadline=None)
 @given(day=st.dates(date(2025, 1, 1), date(2027, 12, 31)), seconds=st.integers(0, 86399),
-       days_later=st.integers(0, 40), layout=st.sampled_from(["registered", "earlier"]))
+       days_later=st.integers(0, 40), layout=st.sampled_from(["registered", "earlier", "elsewhere"]))
 def test_a_served_day_is_recompacted_only_while_its_whole_raw_zone_is_stored(day, seconds, days_later, layout):
     dt = day.isoformat()
     now = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=days_later, seconds=seconds)
-    if layout == "registered":
+    if layout != "earlier":
         location = served_run(dt)
-        partitions = {dt: {"Values": [dt], "StorageDescriptor": {"Location": f"s3://lake-bucket/{location}"},
+        bucket = "lake-bucket" if layout == "registered" else "another-bucket"  # set by hand
+        partitions = {dt: {"Values": [dt], "StorageDescriptor": {"Location": f"s3://{bucket}/{location}"},
                            "Parameters": {}}}
     else:
         location, partitions = f"lake/curated/dt={dt}/", {}
@@ -121,8 +122,9 @@ def test_a_served_day_is_recompacted_only_while_its_whole_raw_zone_is_stored(day
         return
     report = compactor(now, s3, glue).compact(dt)
     assert report["kept_previous"] is True and report["swapped"] is False and report["state"] == "RAW_EXPIRED"
-    assert report["output_location"] == f"s3://lake-bucket/{location}"
-    assert glue.partitions[dt]["StorageDescriptor"]["Location"] == f"s3://lake-bucket/{location}"
+    bucket = "another-bucket" if layout == "elsewhere" else "lake-bucket"
+    assert report["output_location"] == (None if layout == "elsewhere" else f"s3://lake-bucket/{location}")
+    assert glue.partitions[dt]["StorageDescriptor"]["Location"] == f"s3://{bucket}/{location}"
     assert s3.keys == {location + "part-0"} and not s3.deleted
 
 

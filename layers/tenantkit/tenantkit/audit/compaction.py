@@ -272,7 +272,7 @@ class AthenaCompactor:
         run = run_id(self._wall(), self._rng.getrandbits(64))
         if self.config.raw_may_have_expired(dt, self._wall()):
             current = self.serving(dt)
-            if current.location is not None:  # never replace a whole day with what is left of its raw zone
+            if current.registered or current.location is not None:  # never replace a whole day with a subset
                 return self.keep_served(dt, run, current, started)
         target = self.config.run_prefix(dt, run)
         query_id, execution = self.run_query(
