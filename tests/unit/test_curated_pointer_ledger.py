@@ -108,3 +108,38 @@ def test_the_prefix_a_partition_names_is_never_retired_however_its_location_is_s
     assert served not in chosen
     if depth == "day":
         assert chosen == []
+
+
+class RacingGlue(RecordingGlue):
+    """A concurrent run registered the day between this run's GetPartition and its CreatePartition."""
+
+    class exceptions:
+        class AlreadyExistsException(Exception):
+            pass
+
+        class EntityNotFoundException(Exception):
+            pass
+
+    def __init__(self, registered: str) -> None:
+        super().__init__()
+        self.partition = {"Values": [DT], "StorageDescriptor": {"Location": f"s3://lake/{registered}"},
+                          "Parameters": {}}
+
+    def create_partition(self, **_: Any) -> dict[str, Any]:
+        raise self.exceptions.AlreadyExistsException
+
+    def get_partition(self, **_: Any) -> dict[str, Any]:
+        return {"Partition": self.partition}
+
+
+@settings(max_examples=30, deadline=None)
+@given(theirs=prefixes)
+def test_registering_a_day_where_it_is_never_replaces_a_run_registered_meanwhile(theirs):
+    # Registering in place (a day of the earlier layout, no newer rows) only fills a gap: a day a
+    # concurrent run registered first is at least as new, and stays served.
+    legacy = f"curated/dt={DT}/"
+    glue = RacingGlue(theirs)
+    pointer = CuratedCatalog(glue, database="db", table="audit_curated", bucket="lake").point(
+        DT, DayPointer(location=legacy, registered=False), legacy, run=None, now=NOW,
+        still_stored={legacy, theirs})
+    assert glue.updates == [] and pointer.location == theirs and pointer.registered

@@ -186,11 +186,15 @@ class CuratedCatalog:
                 self.glue.create_partition(DatabaseName=self.database, TableName=self.table,
                                            PartitionInput=partition_input)
             except self.glue.exceptions.AlreadyExistsException:
-                # Another run of the same day registered it first: its day is complete too; ours
-                # is newer, so replace it and put its location in the ledger.
+                # Another run of the same day registered it first: its day is complete too.
                 registered = self.read(dt)
                 if not registered.registered:
                     raise CompactionError(f"dt={dt}: the partition exists and does not, by turns") from None
+                if run is None:
+                    # Registering a location in place (no newer rows) only fills a gap: the
+                    # registered day is at least as new, so it stays.
+                    return registered
+                # Ours is newer: replace it and put its location in the ledger.
                 return self.point(dt, registered, location, run=run, now=now, still_stored=stored)
         return DayPointer(location=location, registered=True, run=run, swapped_at=now, retired=retired)
 
