@@ -269,8 +269,9 @@ class AthenaCompactor:
         started = self._clock()
         own_deadline = started + self.config.max_wait_seconds
         deadline = own_deadline if deadline is None else min(deadline, own_deadline)
-        run = run_id(self._wall(), self._rng.getrandbits(64))
-        if self.config.raw_may_have_expired(dt, self._wall()):
+        begun = self._wall().astimezone(UTC).replace(microsecond=0)  # the stamp in the run's name
+        run = run_id(begun, self._rng.getrandbits(64))
+        if self.config.raw_may_have_expired(dt, begun):
             current = self.serving(dt)
             if current.registered or current.location is not None:  # never replace a whole day with a subset
                 return self.keep_served(dt, run, current, started)
@@ -285,7 +286,13 @@ class AthenaCompactor:
         current = self.serving(dt)
         stored = self.stored_prefixes(dt, current)
         if staged:  # the swap: one Glue call; before it readers get the old day, after it the new one
-            pointer = self.catalog.point(dt, current, target, run=run, now=self._wall(), still_stored=stored)
+            swap_at = self._wall()
+            if swap_at - begun >= RUN_LIFETIME:
+                # Retirement assumes a run swaps within its lifetime of its stamp (outside Lambda
+                # nothing kills it then): a later swap could outlive an unnamed prefix's grace.
+                raise CompactionError(f"dt={dt}: {run} reached its swap {swap_at - begun} after it started "
+                                      f"(more than {RUN_LIFETIME}); the served day stays")
+            pointer = self.catalog.point(dt, current, target, run=run, now=swap_at, still_stored=stored)
         elif current.location is not None and not current.registered:
             # An earlier-layout day and nothing newer in raw/: register it where it is, as it is.
             pointer = self.catalog.point(dt, current, current.location, run=None, now=self._wall(),

@@ -1,8 +1,12 @@
-"""A day whose raw zone may be partly expired is never recompacted over its curated day.
+"""Guards of the Athena compaction that keep a served curated day whole.
 
-Raw objects expire ``raw_retention_days`` after they are stored, and the sink stores a day's late
-records up to that long after the day: past the horizon a run would UNLOAD only the late
+A day whose raw zone may be partly expired is never recompacted over its curated day: raw
+objects expire ``raw_retention_days`` after they are stored, and the sink stores a day's late
+records up to that long after the day, so past the horizon a run would UNLOAD only the late
 arrivals and swap that subset in for the whole curated day (then retire the whole one).
+
+A run that reaches its swap after its lifetime does not swap: retirement bounds how long an
+unnamed run prefix may have been served by its runs' lifetimes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit.audit.compaction import AthenaCompactor, CompactionConfig
+from tenantkit.audit.curated_pointer import RUN_LIFETIME
+from tenantkit.audit.exceptions import CompactionError
 
 CONFIG = CompactionConfig(bucket="lake-bucket", prefix="lake/", workgroup="wg", database="db", max_wait_seconds=60,
                           raw_retention_days=14)
@@ -138,3 +144,45 @@ def test_the_raw_retention_is_read_from_the_environment():
     env = {"AUDIT_STORE": "s3://lake-bucket/lake", "ATHENA_WORKGROUP": "wg", "ATHENA_DATABASE": "db"}
     assert CompactionConfig.from_env(env).raw_retention_days == 14
     assert CompactionConfig.from_env({**env, "COMPACTION_RAW_RETENTION_DAYS": "30"}).raw_retention_days == 30
+
+
+class SucceedingAthena:
+    """Every query SUCCEEDS; an UNLOAD writes one object under its TO location; no rejects."""
+
+    def __init__(self, s3: S3) -> None:
+        self.s3 = s3
+
+    def start_query_execution(self, *, QueryString: str, **_: Any) -> dict[str, Any]:
+        if QueryString.startswith("UNLOAD"):
+            target = QueryString.split(" TO 's3://lake-bucket/", 1)[1].split("'", 1)[0]
+            self.s3.keys.add(target + "part-0")
+        return {"QueryExecutionId": "qe"}
+
+    def get_query_execution(self, **_: Any) -> dict[str, Any]:
+        return {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}
+
+    def get_paginator(self, name: str) -> Paginator:
+        assert name == "get_query_results"
+        return Paginator(lambda **_: {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": "event_id"}]}]}})
+
+
+@settings(max_examples=40, deadline=None)
+@given(elapsed=st.integers(0, 3 * 900), fraction=st.integers(0, 999_999))
+def test_a_run_that_outlived_its_lifetime_before_the_swap_keeps_the_served_day(elapsed, fraction):
+    dt = "2026-11-28"
+    begun = datetime(2026, 11, 28, 12, 0, 0, fraction, tzinfo=UTC)
+    times = iter([begun])
+    served = served_run(dt)
+    s3 = S3([served + "part-0"])
+    glue = Glue({dt: {"Values": [dt], "StorageDescriptor": {"Location": f"s3://lake-bucket/{served}"},
+                      "Parameters": {}}})
+    compactor = AthenaCompactor(CONFIG, athena=SucceedingAthena(s3), s3=s3, glue=glue, sleep=lambda _: None,
+                                wall=lambda: next(times, begun + timedelta(seconds=elapsed)))
+    # The run's name carries its start to the second: the lifetime counts from that stamp.
+    if timedelta(seconds=elapsed) + timedelta(microseconds=fraction) >= RUN_LIFETIME:
+        with pytest.raises(CompactionError, match="the served day stays"):
+            compactor.compact(dt)
+        assert glue.partitions[dt]["StorageDescriptor"]["Location"] == f"s3://lake-bucket/{served}"
+    else:
+        report = compactor.compact(dt)
+        assert report["swapped"] is True and report["output_location"] != f"s3://lake-bucket/{served}"
