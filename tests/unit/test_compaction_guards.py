@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit.audit.compaction import AthenaCompactor, CompactionConfig
-from tenantkit.audit.curated_pointer import RUN_LIFETIME
+from tenantkit.audit.curated_pointer import PARAM_RETIRED, PARAM_SWAPPED_AT, RUN_LIFETIME
 from tenantkit.audit.exceptions import CompactionError
 
 CONFIG = CompactionConfig(bucket="lake-bucket", prefix="lake/", workgroup="wg", database="db", max_wait_seconds=60,
@@ -92,6 +92,10 @@ class Glue:
     def create_partition(self, *, PartitionInput: dict[str, Any], **_: Any) -> dict[str, Any]:
         self.partitions[PartitionInput["Values"][0]] = PartitionInput
         return {}
+
+    def get_paginator(self, name: str) -> Paginator:
+        assert name == "get_partitions"
+        return Paginator(lambda **_: {"Partitions": list(self.partitions.values())})
 
     def update_partition(self, *, PartitionInput: dict[str, Any], **_: Any) -> dict[str, Any]:
         self.partitions[PartitionInput["Values"][0]] = PartitionInput
@@ -186,3 +190,26 @@ def test_a_run_that_outlived_its_lifetime_before_the_swap_keeps_the_served_day(e
     else:
         report = compactor.compact(dt)
         assert report["swapped"] is True and report["output_location"] != f"s3://lake-bucket/{served}"
+
+
+@settings(max_examples=30, deadline=None)
+@given(elapsed=st.integers(0, 3 * 900))
+def test_a_sweep_deletes_nothing_on_pointers_read_a_run_lifetime_ago(elapsed):
+    # A swap the sweep did not see may serve a prefix its stale ledger retires; the retirement
+    # rules allow for a read at most a run lifetime old, so a slower sweep stops there.
+    read_at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    times = iter([read_at])
+    partitions, keys = {}, []
+    for dt in ("2026-11-28", "2026-11-29"):
+        served, retired = served_run(dt), f"lake/curated/runs/dt={dt}/run=20260101T000000Z-00000000000000bb/"
+        keys += [served + "part-0", retired + "part-0"]
+        partitions[dt] = {"Values": [dt], "StorageDescriptor": {"Location": f"s3://lake-bucket/{served}"},
+                          "Parameters": {PARAM_SWAPPED_AT: "2026-11-30T09:00:00+00:00",
+                                         PARAM_RETIRED: f'{{"{retired}":"2026-11-30T09:00:00+00:00"}}'}}
+    s3, glue = S3(keys), Glue(partitions)
+    compactor = AthenaCompactor(CONFIG, athena=Athena(), s3=s3, glue=glue, sleep=lambda _: None,
+                                wall=lambda: next(times, read_at + timedelta(seconds=elapsed)))
+    swept = compactor.sweep()
+    done = 2 if timedelta(seconds=elapsed) < RUN_LIFETIME else 0
+    assert swept == {"days": done, "retired_prefixes_removed": done, "deleted_objects": done}
+    assert len(s3.deleted) == done

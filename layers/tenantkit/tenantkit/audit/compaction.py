@@ -365,11 +365,16 @@ class AthenaCompactor:
 
     def sweep(self, exclude: Collection[str] = ()) -> dict[str, int]:
         """Retire superseded prefixes of the days swapped lately, other than ``exclude`` (just done)."""
-        since = self._wall() - self.config.grace - 2 * RUN_LIFETIME - SWEEP_MARGIN
+        read_at = self._wall()
+        since = read_at - self.config.grace - 2 * RUN_LIFETIME - SWEEP_MARGIN
         days = removed = deleted = 0
         for dt, pointer in self.catalog.recently_swapped(since):
             if dt in exclude or not _DT.match(dt):
                 continue
+            if self._wall() - read_at >= RUN_LIFETIME:
+                # The rules allow for a pointer read at most a run lifetime before its deletes (a
+                # swap it did not see may serve a prefix its ledger retires): the next sweep goes on.
+                break
             days += 1
             prefixes, objects = self.retire(dt, pointer, self.stored_prefixes(dt, pointer))
             removed, deleted = removed + prefixes, deleted + objects
