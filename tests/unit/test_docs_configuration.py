@@ -110,7 +110,8 @@ def test_documented_defaults_are_the_objects_defaults():
                 "TENANT_CREDENTIALS_SECONDS": "tenant_credentials_seconds"},
         "cloudmap": {"CLOUDMAP_CACHE_TTL_SECONDS": "_ttl", "CLOUDMAP_STALE_MAX_SECONDS": "_stale_max"},
         "compaction": {"COMPACTION_MAX_WAIT_SECONDS": "max_wait_seconds",
-                       "COMPACTION_RETIRE_AFTER_SECONDS": "retire_after_seconds"},
+                       "COMPACTION_RETIRE_AFTER_SECONDS": "retire_after_seconds",
+                       "COMPACTION_RAW_RETENTION_DAYS": "raw_retention_days"},
     }
     checked = 0
     for reader_name, names in attributes.items():

@@ -29,7 +29,9 @@ Why this order: readers reach a day only through its partition location, and a q
 over one location, so at every instant, and after a crash at any step, a query reads every row
 of the old day or every row of the new day, never both, never none. A run whose UNLOAD yields no
 rows does not swap (``kept_previous``): raw objects expire, and the curated day is then the only
-record. A day written by the earlier layout (objects directly under ``curated/dt=<dt>/``, read
+record. For the same reason a day past the raw retention (``COMPACTION_RAW_RETENTION_DAYS``:
+its late arrivals may outlive its first records) that has a curated day runs no query at
+all. A day written by the earlier layout (objects directly under ``curated/dt=<dt>/``, read
 through partition projection) is served from there until a run replaces it (or, if the raw day
 has expired, registered there as it is).
 
@@ -136,6 +138,7 @@ class CompactionConfig:
     max_wait_seconds: float = 600.0
     retire_after_seconds: float = 3600.0
     curated_table: str = CURATED_TABLE
+    raw_retention_days: float = 14.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CompactionConfig:
@@ -160,7 +163,8 @@ class CompactionConfig:
         return cls(bucket=bucket, prefix=prefix, workgroup=names["ATHENA_WORKGROUP"],
                    database=names["ATHENA_DATABASE"],
                    max_wait_seconds=env_number(env, "COMPACTION_MAX_WAIT_SECONDS", 600, 5, 890),
-                   retire_after_seconds=env_number(env, "COMPACTION_RETIRE_AFTER_SECONDS", 3600, 900, 604800))
+                   retire_after_seconds=env_number(env, "COMPACTION_RETIRE_AFTER_SECONDS", 3600, 900, 604800),
+                   raw_retention_days=env_number(env, "COMPACTION_RAW_RETENTION_DAYS", 14, 1, 3650))
 
     @property
     def grace(self) -> timedelta:
@@ -173,6 +177,14 @@ class CompactionConfig:
 
     def run_prefix(self, dt: str, run: str) -> str:
         return f"{self.runs_prefix(dt)}{run}/"
+
+    def raw_may_have_expired(self, dt: str, now: datetime) -> bool:
+        """Whether some of ``dt``'s raw objects may be gone. A record of ``dt`` is stored from a
+        few minutes before ``dt`` (the sink's clock skew) and expires ``raw_retention_days`` after
+        it was stored, at the next UTC midnight: the day's raw zone is whole only before 00:00 UTC
+        of ``dt`` + retention. Past that, a run would see a subset (late arrivals live longer)."""
+        horizon = date.fromisoformat(validate_dt(dt)) + timedelta(days=self.raw_retention_days)
+        return now.astimezone(UTC) >= datetime(horizon.year, horizon.month, horizon.day, tzinfo=UTC)
 
     def legacy_prefix(self, dt: str) -> str:
         """The earlier layout's day (partition projection read ``curated/dt=<dt>/``)."""
@@ -257,7 +269,12 @@ class AthenaCompactor:
         started = self._clock()
         own_deadline = started + self.config.max_wait_seconds
         deadline = own_deadline if deadline is None else min(deadline, own_deadline)
-        run = run_id(self._wall(), self._rng.getrandbits(64))
+        begun = self._wall().astimezone(UTC).replace(microsecond=0)  # the stamp in the run's name
+        run = run_id(begun, self._rng.getrandbits(64))
+        if self.config.raw_may_have_expired(dt, begun):
+            current = self.serving(dt)
+            if current.registered or current.location is not None:  # never replace a whole day with a subset
+                return self.keep_served(dt, run, current, started)
         target = self.config.run_prefix(dt, run)
         query_id, execution = self.run_query(
             dt, unload_statement(self.select, self.catalog.s3_location(target)), deadline)
@@ -269,7 +286,13 @@ class AthenaCompactor:
         current = self.serving(dt)
         stored = self.stored_prefixes(dt, current)
         if staged:  # the swap: one Glue call; before it readers get the old day, after it the new one
-            pointer = self.catalog.point(dt, current, target, run=run, now=self._wall(), still_stored=stored)
+            swap_at = self._wall()
+            if swap_at - begun >= RUN_LIFETIME:
+                # Retirement assumes a run swaps within its lifetime of its stamp (outside Lambda
+                # nothing kills it then): a later swap could outlive an unnamed prefix's grace.
+                raise CompactionError(f"dt={dt}: {run} reached its swap {swap_at - begun} after it started "
+                                      f"(more than {RUN_LIFETIME}); the served day stays")
+            pointer = self.catalog.point(dt, current, target, run=run, now=swap_at, still_stored=stored)
         elif current.location is not None and not current.registered:
             # An earlier-layout day and nothing newer in raw/: register it where it is, as it is.
             pointer = self.catalog.point(dt, current, current.location, run=None, now=self._wall(),
@@ -296,6 +319,21 @@ class AthenaCompactor:
             "rejects_truncated": rejects.truncated,
             "duration_ms": round((self._clock() - started) * 1000),
         }
+
+    def keep_served(self, dt: str, run: str, current: DayPointer, started: float) -> dict[str, Any]:
+        """A day whose raw zone may be partly expired keeps its curated day (no query runs): a
+        day of the earlier layout is registered where it is; superseded prefixes still retire."""
+        stored = self.stored_prefixes(dt, current)
+        pointer = current
+        if not current.registered and current.location is not None:
+            pointer = self.catalog.point(dt, current, current.location, run=None, now=self._wall(), still_stored=stored)
+        removed, deleted = self.retire(dt, pointer, stored)
+        location = None if current.location is None else self.catalog.s3_location(current.location)
+        return {"dt": dt, "run": run, "query_execution_id": None, "state": "RAW_EXPIRED", "data_scanned_bytes": 0,
+                "output_location": location, "previous_location": location, "swapped": False, "staged_objects": 0,
+                "kept_previous": True, "retired_prefixes_removed": removed, "deleted_objects": deleted,
+                "quarantined": 0, "audit_conflicts": 0, "unconvertible": 0, "rejects_truncated": False,
+                "duration_ms": round((self._clock() - started) * 1000)}
 
     def serving(self, dt: str) -> DayPointer:
         """The day readers are served now: its partition, else a day of the earlier layout, else none."""
@@ -327,11 +365,16 @@ class AthenaCompactor:
 
     def sweep(self, exclude: Collection[str] = ()) -> dict[str, int]:
         """Retire superseded prefixes of the days swapped lately, other than ``exclude`` (just done)."""
-        since = self._wall() - self.config.grace - 2 * RUN_LIFETIME - SWEEP_MARGIN
+        read_at = self._wall()
+        since = read_at - self.config.grace - 2 * RUN_LIFETIME - SWEEP_MARGIN
         days = removed = deleted = 0
         for dt, pointer in self.catalog.recently_swapped(since):
             if dt in exclude or not _DT.match(dt):
                 continue
+            if self._wall() - read_at >= RUN_LIFETIME:
+                # The rules allow for a pointer read at most a run lifetime before its deletes (a
+                # swap it did not see may serve a prefix its ledger retires): the next sweep goes on.
+                break
             days += 1
             prefixes, objects = self.retire(dt, pointer, self.stored_prefixes(dt, pointer))
             removed, deleted = removed + prefixes, deleted + objects

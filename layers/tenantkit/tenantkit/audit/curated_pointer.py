@@ -44,6 +44,7 @@ _DESCRIPTOR_FIELDS = ("Columns", "InputFormat", "OutputFormat", "Compressed", "S
                       "StoredAsSubDirectories")
 _RUN = re.compile(r"run=(?P<stamp>\d{8}T\d{6}Z)-[0-9a-f]{16}/\Z")
 _STAMP = "%Y%m%dT%H%M%SZ"
+_SCHEMES = frozenset({"s3", "s3a", "s3n"})
 
 
 def run_id(now: datetime, token: int) -> str:
@@ -56,7 +57,10 @@ def run_started(prefix: str) -> datetime | None:
     match = _RUN.search(prefix)
     if match is None:
         return None
-    return datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
+    try:
+        return datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
+    except ValueError:  # digits of no calendar instant (run=20261399T...): no start, never by age
+        return None
 
 
 def instant(text: str) -> datetime:
@@ -77,7 +81,8 @@ class DayPointer:
 
 
 def retirable(prefixes: Iterable[str], pointer: DayPointer, now: datetime, grace: timedelta) -> list[str]:
-    """The prefixes that may be deleted now. Never the served one. A retired one once ``grace``
+    """The prefixes that may be deleted now. Never the served one, nor one that holds it or lies
+    inside it (a location set by hand). A retired one once ``grace``
     has passed since its swap: the swap time is read just before the Glue call, which ends
     within its run's lifetime, hence ``+ RUN_LIFETIME``. One the ledger does not name once
     ``grace`` + 2 run lifetimes have passed since its run started: a run killed before its swap
@@ -89,9 +94,10 @@ def retirable(prefixes: Iterable[str], pointer: DayPointer, now: datetime, grace
     if not pointer.ledger_readable:
         return []
     chosen = []
+    served = pointer.location
     for prefix in sorted(set(prefixes)):
-        if prefix == pointer.location:
-            continue
+        if served is not None and (prefix.startswith(served) or served.startswith(prefix)):
+            continue  # the served location, or one that holds it or lies inside it (set by hand)
         if prefix in pointer.retired:
             if now - pointer.retired[prefix] >= grace + RUN_LIFETIME + CLOCK_MARGIN:
                 chosen.append(prefix)
@@ -113,9 +119,14 @@ class CuratedCatalog:
         return f"s3://{self.bucket}/{key_prefix}"
 
     def key_prefix(self, location: str) -> str | None:
-        """The key prefix of an ``s3://<our bucket>/...`` location; None for a location elsewhere."""
-        head = f"s3://{self.bucket}/"
-        return location[len(head):] if location.startswith(head) else None
+        """The key prefix (ending in ``/``) an ``s3://<our bucket>/...`` location names; None for a
+        location elsewhere. A location set by hand may lack the final ``/`` or say ``s3a://``:
+        Athena reads the same directory, so it names the same prefix."""
+        scheme, sep, rest = location.strip().partition("://")
+        if not sep or scheme.lower() not in _SCHEMES or not rest.startswith(f"{self.bucket}/"):
+            return None
+        key = rest[len(self.bucket) + 1:]
+        return key if not key or key.endswith("/") else key + "/"
 
     def read(self, dt: str) -> DayPointer:
         try:
@@ -135,6 +146,8 @@ class CuratedCatalog:
                 retired[str(prefix)] = instant(str(when))
         except (ValueError, TypeError, AttributeError):
             retired, readable = {}, False  # retires nothing until a swap writes a new ledger
+        if location is None:
+            readable = False  # served from a location we cannot place: no prefix is safe to delete
         swapped = parameters.get(PARAM_SWAPPED_AT)
         try:
             swapped_at = instant(swapped) if swapped else None
@@ -150,7 +163,11 @@ class CuratedCatalog:
         killed run, or one whose entry was lost), join it as retired ``now``: later than their real
         retirement, so never deleted early, whatever the ledger held before."""
         stored = set(still_stored)
-        retired = {p: t for p, t in current.retired.items() if p in stored and p != location}
+        # The served location stops being served by THIS call, whatever an entry for it says
+        # (a day pointed back at a retired run by hand keeps that run's old entry): it is
+        # retired now, never at an earlier time that would let it go before its grace period.
+        retired = {p: t for p, t in current.retired.items()
+                   if p in stored and p != location and p != current.location}
         for prefix in stored | ({current.location} if current.location is not None else set()):
             if prefix != location and prefix not in retired:
                 retired[prefix] = now
@@ -169,11 +186,15 @@ class CuratedCatalog:
                 self.glue.create_partition(DatabaseName=self.database, TableName=self.table,
                                            PartitionInput=partition_input)
             except self.glue.exceptions.AlreadyExistsException:
-                # Another run of the same day registered it first: its day is complete too; ours
-                # is newer, so replace it and put its location in the ledger.
+                # Another run of the same day registered it first: its day is complete too.
                 registered = self.read(dt)
                 if not registered.registered:
                     raise CompactionError(f"dt={dt}: the partition exists and does not, by turns") from None
+                if run is None:
+                    # Registering a location in place (no newer rows) only fills a gap: the
+                    # registered day is at least as new, so it stays.
+                    return registered
+                # Ours is newer: replace it and put its location in the ledger.
                 return self.point(dt, registered, location, run=run, now=now, still_stored=stored)
         return DayPointer(location=location, registered=True, run=run, swapped_at=now, retired=retired)
 

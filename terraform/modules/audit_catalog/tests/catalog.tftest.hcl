@@ -1,4 +1,4 @@
-# Glue catalog: partition projection on both tables, the column contract, no tenant partition.
+# Glue catalog: partition projection on audit_raw, registered partitions on audit_curated, the column contract, no tenant partition.
 # Plan-only against a mocked AWS provider: no credentials, no network.
 
 mock_provider "aws" {
