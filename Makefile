@@ -17,7 +17,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest gates bench clean \
-	template-smoke template-smoke-full layer-lock least-privilege
+	template-smoke template-smoke-full layer-lock layer-bytecode least-privilege
 
 help:
 	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
@@ -78,6 +78,11 @@ sam-build: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 # layer's requirements.txt.
 layer-lock: $(BIN)/.installed
 	$(BIN)/python -m tenantkit_local.release.layer_lock
+
+# Rewrite layers/*/cold_start.txt (the files each layer ships compiled: what the handlers load at
+# cold start, read off the layers built from their locks) after a lock or a handler's imports change.
+layer-bytecode: $(BIN)/.installed
+	$(BIN)/python -m tenantkit_local.release.layer_bytecode
 
 # Regenerate the least-privilege ledger (docs/least-privilege.md and the observed operations it is
 # built from): the whole suite, recording every AWS call each function makes.
