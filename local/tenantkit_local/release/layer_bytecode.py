@@ -92,7 +92,8 @@ def cold_start_lists(layers: dict[str, Path], sdk: Path, root: Path = PROJECT_RO
                    "OIDC_JWKS_URI": "http://127.0.0.1:9/keys"}
             path = [str(root / "functions" / handler), *map(str, sites.values()), str(sdk)]
             out = subprocess.run(  # noqa: S603
-                [sys.executable, "-I", "-B", "-c", PROBE, str(root / "functions" / handler / "app.py"), json.dumps(path)],
+                [sys.executable, "-I", "-B", "-c", PROBE, str(root / "functions" / handler / "app.py"),
+                 json.dumps(path)],
                 capture_output=True, text=True, env=env, cwd=cwd, check=False, timeout=120)
             if out.returncode:
                 raise RuntimeError(f"cold import of {handler} failed:\n{out.stderr[-2000:]}")
