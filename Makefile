@@ -17,7 +17,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help setup demo test lint sam-validate sam-build terraform-check pytest gates bench clean \
-	template-smoke template-smoke-full layer-lock layer-bytecode least-privilege
+	template-smoke template-smoke-full layer-lock least-privilege
 
 help:
 	@echo "make demo   - the whole platform locally: stack up, traffic, compaction, tenant tables, dashboard"
@@ -81,6 +81,7 @@ layer-lock: $(BIN)/.installed
 
 # Rewrite layers/*/cold_start.txt (the files each layer ships compiled: what the handlers load at
 # cold start, read off the layers built from their locks) after a lock or a handler's imports change.
+.PHONY: layer-bytecode
 layer-bytecode: $(BIN)/.installed
 	$(BIN)/python -m tenantkit_local.release.layer_bytecode
 

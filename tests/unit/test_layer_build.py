@@ -35,6 +35,7 @@ def test_every_layer_makefile_shares_one_build_block():
     blocks = [BLOCK.search((ROOT / "layers" / name / "Makefile").read_text()).group(1) for name in LAYERS]
     assert all(block == blocks[0] for block in blocks)
     assert "--require-hashes --no-deps" in blocks[0] and "--only-binary=:all:" in blocks[0]
+    assert "-m compileall -q --invalidation-mode unchecked-hash" in blocks[0]
 
 
 def test_makefile_defaults_are_the_template_defaults():
