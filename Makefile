@@ -79,6 +79,12 @@ sam-build: $(BIN)/.installed $(SAM_VENV)/bin/.installed
 layer-lock: $(BIN)/.installed
 	$(BIN)/python -m tenantkit_local.release.layer_lock
 
+# Rewrite layers/*/cold_start.txt (the files each layer ships compiled: what the handlers load at
+# cold start, read off the layers built from their locks) after a lock or a handler's imports change.
+.PHONY: layer-bytecode
+layer-bytecode: $(BIN)/.installed
+	$(BIN)/python -m tenantkit_local.release.layer_bytecode
+
 # Regenerate the least-privilege ledger (docs/least-privilege.md and the observed operations it is
 # built from): the whole suite, recording every AWS call each function makes.
 least-privilege: $(BIN)/.installed

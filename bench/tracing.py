@@ -2,8 +2,8 @@
 
 * cold import of every handler module, and import + the tracer the first traced invocation
   loads, with TENANTKIT_TRACING=otel vs xray (X-Ray with a Lambda trace header, so it is on),
-  from the file layout Lambda imports from (``_lambda_layout``): the layers as built (no .pyc)
-  and with bytecode;
+  from the file layout Lambda imports from (``_lambda_layout``): the layers as built (the
+  cold-start modules compiled), without any bytecode (the build before) and all compiled;
 * warm per-request overhead of the OTel adapter on an observed handler (one log line, one audit
   record): span work alone, the flush to a loopback OTLP receiver, and the unsampled path;
 * the flush bound: a collector that hangs, a collector that refuses;
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _common import budget_line, summarize, timed  # noqa: E402
-from _lambda_layout import lambda_environment, layer_layout  # noqa: E402
+from _lambda_layout import lambda_environment, layer_layouts  # noqa: E402
 
 XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 # A collector that answers each request as soon as its body is read (no decoding), in its own
@@ -102,16 +102,12 @@ def handler_env(name: str, site: Path) -> dict[str, str]:
     return env
 
 
-LAYOUTS = {"as built": False, "with bytecode": True}  # the layers' .py files compiled for this Python or not
-
-
 def cold_imports(runs: int) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """Per layout, handler and adapter: medians of ``runs`` fresh interpreters (runs interleaved
     across the layouts and adapters, so drift in the machine's load hits every column alike)."""
     samples: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="tenantkit-lambda-") as scratch:
-        sites = {layout: layer_layout(Path(scratch) / layout.replace(" ", "-"), compiled=compiled)
-                 for layout, compiled in LAYOUTS.items()}
+        sites = layer_layouts(Path(scratch))
         for _ in range(runs):
             for name in HANDLERS:
                 path = str(ROOT / "functions" / name / "app.py")
@@ -336,7 +332,9 @@ def print_cold(cold: dict[str, dict[str, dict[str, dict[str, float]]]], runs: in
           f"median of {runs} runs, ms; load average {os.getloadavg()[0]:.2f} after the runs (on a loaded "
           f"machine the CPU time is the steadier figure)")
     for layout, handlers in cold.items():
-        note = " (no .pyc: every module compiled at each cold start)" if layout == "as built" else ""
+        note = {"no bytecode": " (every module compiled at each cold start: the build before)",
+                "as built": " (layers/*/cold_start.txt compiled, unchecked-hash)",
+                "all compiled": " (every module: over the shared layer's budget)"}[layout]
         print(f"  layers {layout}{note}")
         print("    handler            import only          import + tracer loaded   the same, CPU time")
         print("                       xray / otel          xray / otel              xray / otel")

@@ -1,16 +1,19 @@
 """The packaged layers, built by their Makefiles as `sam build` does, for the interpreter running this test.
 
 They hold only wheels fitting the target, no boto3/botocore, no removed stdlib imports, no
-package or file twice, fit their budgets, and every tenantkit module imports from the shared and
-tracing layers (what every function carries) with nothing but the runtime's SDK beside them; a
-handler traced with TENANTKIT_TRACING=otel exports its span to a collector on 127.0.0.1. The
-AgentCore client exists even on a runtime botocore without the service (the shipped model).
+package or file twice, fit their budgets, ship unchecked-hash bytecode of exactly the modules the
+handlers load at cold start (``layers/*/cold_start.txt`` is not stale), and every tenantkit
+module imports from the shared and tracing layers (what every function carries) with nothing
+but the runtime's SDK beside them; a handler traced with TENANTKIT_TRACING=otel exports its span
+to a collector on 127.0.0.1. The AgentCore client exists even on a runtime botocore without the
+service (the shipped model).
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tenantkit_local.otlp_receiver import OtlpReceiver
+from tenantkit_local.release.layer_bytecode import LAYER_RESOURCES, build_layer, cold_start_lists, read_list
 from tenantkit_local.release.layer_check import check_build, check_layer, tag_fits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,21 +31,13 @@ RUNTIME = f"python3.{sys.version_info.minor}"
 SDK = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
 
 
-def _build_layer(out: Path, folder: str, resource: str) -> Path:
-    env = {**os.environ, "ARTIFACTS_DIR": str(out), "LAYER_RUNTIME": RUNTIME, "LAYER_ARCH": "x86_64",
-           "PIP": f"{sys.executable} -m pip"}
-    command = ["make", "--no-print-directory", "-C", str(ROOT / "layers" / folder), f"build-{resource}"]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
-
-
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory) -> Path:
-    """The shared and tracing layers as `sam build` lays them out (.aws-sam/build/<resource>)."""
+    """The layers as `sam build` lays them out (.aws-sam/build/<resource>), bytecode compiled by
+    the interpreter running this test (the target runtime: LAYER_RUNTIME is its version)."""
     out = tmp_path_factory.mktemp("build")
-    _build_layer(out / "TenantkitLayer", "tenantkit", "TenantkitLayer")
-    _build_layer(out / "TracingLayer", "tracing", "TracingLayer")
+    for folder, resource in LAYER_RESOURCES.items():
+        build_layer(folder, out / resource)
     return out
 
 
@@ -76,12 +72,15 @@ def test_the_built_layer_fits_its_target(built):
     assert not (built / "python" / "opentelemetry").exists()  # the TracingLayer's
 
 
-def test_the_tracing_layer_fits_its_target_and_shares_nothing_with_the_shared_layer(build_dir):
+def test_the_tracing_layer_fits_its_target_and_shares_nothing_with_the_shared_layer(build_dir, tracing):
     reports = {r.name: r for r in check_build(build_dir, RUNTIME, "x86_64")}
-    assert set(reports) == {"TenantkitLayer", "TracingLayer"}
+    assert set(reports) == {"TenantkitLayer", "TracingLayer", "AbacLayer"}
     assert all(r.ok for r in reports.values()), {n: r.problems for n, r in reports.items()}
-    otel = {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-common", "protobuf"}
-    assert otel <= set(reports["TracingLayer"].wheels)
+    assert {"opentelemetry-api", "opentelemetry-sdk"} <= set(reports["TracingLayer"].wheels)
+    # the OTLP payload is written by tenantkit.observability.otlp_proto: no protobuf runtime shipped
+    gone = {"protobuf", "opentelemetry-proto", "opentelemetry-exporter-otlp-proto-common"}
+    assert not gone & set(reports["TracingLayer"].wheels)
+    assert not (tracing / "python" / "google").exists()
     assert "typing-extensions" not in reports["TracingLayer"].wheels  # the shared layer's copy serves both
 
 
@@ -90,7 +89,7 @@ def _run(built: Path, sdk: Path, code: str, *, layers: tuple[Path, ...] = (),
     """``code`` with only the layers (in /opt/python order) and the runtime's SDK importable."""
     paths = [str(built / "python"), *(str(layer / "python") for layer in layers), str(sdk)]
     prelude = f"import sys; sys.path[:0] = {paths!r}\n"
-    return subprocess.run([sys.executable, "-I", "-c", prelude + code], capture_output=True, text=True,  # noqa: S603
+    return subprocess.run([sys.executable, "-I", "-B", "-c", prelude + code], capture_output=True, text=True,  # noqa: S603
                           check=False, env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ["PATH"],
                                             **(env or {})})
 
@@ -111,16 +110,16 @@ def test_a_handler_traced_with_otel_exports_its_span_from_the_packaged_layers(bu
     control = {"messageType": "CONTROL_MESSAGE", "logGroup": "", "logStream": "", "logEvents": []}
     event = {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(control).encode())).decode()}}
     code = (f"sys.path.insert(0, {str(task)!r})\n"
-            "import opentelemetry.sdk.trace, google.protobuf\n"
+            "import opentelemetry.sdk.trace\n"
             f"assert opentelemetry.sdk.trace.__file__.startswith({str(tracing)!r}), opentelemetry.sdk.trace.__file__\n"
-            f"assert google.protobuf.__file__.startswith({str(tracing)!r}), google.protobuf.__file__\n"
             "import app\n"
             "from types import SimpleNamespace\n"
             "context = SimpleNamespace(function_name='audit-sink', function_version='$LATEST',\n"
             "    memory_limit_in_mb=512,\n"
             "    invoked_function_arn='arn:aws:lambda:us-east-1:123456789012:function:audit-sink',\n"
             "    aws_request_id='req-1', get_remaining_time_in_millis=lambda: 10_000)\n"
-            f"print(app.lambda_handler({event!r}, context))\n")
+            f"print(app.lambda_handler({event!r}, context))\n"
+            "assert not [m for m in sys.modules if m.startswith(('google.protobuf', 'opentelemetry.proto'))]\n")
     with OtlpReceiver() as receiver:
         proc = _run(built, runtime_sdk, code, layers=(tracing,), env={
             "TENANTKIT_TRACING": "otel", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.endpoint,
@@ -131,6 +130,17 @@ def test_a_handler_traced_with_otel_exports_its_span_from_the_packaged_layers(bu
     assert "CONTROL_MESSAGE" in proc.stdout, proc.stdout
     assert len(spans) == 1 and spans[0]["kind"] == "server", spans
     assert spans[0]["resource"]["service.name"], spans[0]["resource"]
+
+
+def test_the_cold_start_lists_are_the_modules_the_handlers_load_from_the_built_layers(build_dir, runtime_sdk):
+    """``make layer-bytecode`` would write the committed lists: otherwise they are stale."""
+    layers = {folder: build_dir / resource for folder, resource in LAYER_RESOURCES.items()}
+    assert cold_start_lists(layers, runtime_sdk) == {folder: read_list(folder) for folder in layers}
+    for folder, out in layers.items():
+        site = out / "python"
+        compiled = {p.relative_to(site).as_posix() for p in site.rglob("*.py")
+                    if Path(importlib.util.cache_from_source(str(p))).exists()}
+        assert compiled == set(read_list(folder)), folder  # what the build compiled: the list, no more
 
 
 def test_the_agentcore_client_exists_on_a_runtime_botocore_without_the_service(built, runtime_sdk, tmp_path):

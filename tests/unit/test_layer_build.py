@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import marshal
+import os
+import py_compile
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
-from tenantkit_local.release.layer_check import BUDGETS, REMOVED_STDLIB, check_build, removed_imports
+from tenantkit_local.release.layer_check import (
+    BUDGETS,
+    PYC_MAGIC,
+    PYC_UNCHECKED_HASH,
+    REMOVED_STDLIB,
+    check_build,
+    removed_imports,
+)
 from tenantkit_local.release.layer_lock import LAYERS, RUNTIME_PROVIDED, canonical, parse_lock
 from tenantkit_local.template import load_template
 
@@ -22,6 +35,7 @@ def test_every_layer_makefile_shares_one_build_block():
     blocks = [BLOCK.search((ROOT / "layers" / name / "Makefile").read_text()).group(1) for name in LAYERS]
     assert all(block == blocks[0] for block in blocks)
     assert "--require-hashes --no-deps" in blocks[0] and "--only-binary=:all:" in blocks[0]
+    assert "-m compileall -q --invalidation-mode unchecked-hash" in blocks[0]
 
 
 def test_makefile_defaults_are_the_template_defaults():
@@ -152,3 +166,133 @@ def test_a_distribution_or_file_shipped_by_two_layers_fails_both(tmp_path_factor
         overlap = [p for p in reports[name].problems if " both " in p]
         assert bool(overlap) is clash, (name, reports[name].problems)
         assert all(d in " ".join(overlap) for d in first & second)
+
+
+# --- bytecode: compiled by the target interpreter, unchecked-hash (docs/runtime.md) ---------------
+
+RUNTIME_HERE = f"python3.{sys.version_info.minor}"
+MODES = {"timestamp": py_compile.PycInvalidationMode.TIMESTAMP,
+         "checked-hash": py_compile.PycInvalidationMode.CHECKED_HASH,
+         "unchecked-hash": py_compile.PycInvalidationMode.UNCHECKED_HASH}
+
+
+def _pyc_header(magic: int, flags: int) -> bytes:
+    return magic.to_bytes(2, "little") + b"\r\n" + flags.to_bytes(4, "little") + bytes(8)
+
+
+def test_the_magic_numbers_are_the_interpreters_own():
+    import importlib.util
+
+    assert PYC_MAGIC[RUNTIME_HERE].to_bytes(2, "little") + b"\r\n" == importlib.util.MAGIC_NUMBER
+    assert set(PYC_MAGIC) == {f"python3.{m}" for m in (11, 12, 13)}  # the template's Runtime values
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(runtime=st.sampled_from(sorted(PYC_MAGIC)), compiled_for=st.sampled_from(sorted(PYC_MAGIC)),
+       flags=st.sampled_from([0b00, 0b01, 0b11, 0b10]), named_for=st.sampled_from(sorted(PYC_MAGIC)))
+def test_a_pyc_passes_only_for_the_runtime_and_unchecked_hash(tmp_path_factory, runtime, compiled_for, flags,
+                                                              named_for):
+    from tenantkit_local.release.layer_check import check_layer
+
+    root = _fake_layer(tmp_path_factory.mktemp("layer"), 0x3E, "py3-none-any")
+    cache = root / "python" / "pkg" / "__pycache__"
+    cache.mkdir()
+    tag = f"cpython-3{named_for.removeprefix('python3.')}"
+    (cache / f"mod.{tag}.pyc").write_bytes(_pyc_header(PYC_MAGIC[compiled_for], flags) + b"\xe3")
+    report = check_layer("TracingLayer", root, runtime, "x86_64")
+    assert report.bytecode_files == 1
+    expected_ok = compiled_for == runtime and named_for == runtime and flags == PYC_UNCHECKED_HASH
+    assert report.ok is expected_ok, report.problems
+    if compiled_for != runtime:
+        assert any(f"is bytecode of {compiled_for}, not {runtime}" in p for p in report.problems)
+    elif named_for != runtime:
+        assert any("named for another interpreter" in p for p in report.problems)
+    elif flags != PYC_UNCHECKED_HASH:
+        assert any("not unchecked-hash" in p for p in report.problems)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_check_reads_what_py_compile_writes(tmp_path, mode):
+    from tenantkit_local.release.layer_check import check_layer
+
+    root = _fake_layer(tmp_path, 0x3E, "py3-none-any")
+    source = root / "python" / "pkg" / "mod.py"
+    source.write_text("VALUE = 1\n")
+    py_compile.compile(str(source), doraise=True, invalidation_mode=MODES[mode])
+    report = check_layer("TracingLayer", root, RUNTIME_HERE, "x86_64")
+    assert report.bytecode_files == 1 and report.ok is (mode == "unchecked-hash"), report.problems
+
+
+def _compile_step(tmp_path: Path, listed: list[str], files: list[str], **variables: str):
+    """The layer Makefiles' compile step alone, on a fake layer built in ``tmp_path/out``."""
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    (source / "cold_start.txt").write_text("# a comment line\n" + "".join(f"{f}\n" for f in listed))
+    (source / "step.mk").write_text("probe:\n\t$(call compile_bytecode)\n")
+    site = tmp_path / "out" / "python"
+    for file in files:
+        (site / file).parent.mkdir(parents=True, exist_ok=True)
+        (site / file).write_text(f"NAME = {file!r}\n")
+    make_vars = {"ARTIFACTS_DIR": str(tmp_path / "out"), "LAYER_RUNTIME": RUNTIME_HERE,
+                 "LAYER_PYTHON": sys.executable, **variables}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAYER_")}
+    command = ["make", "--no-print-directory", "-C", str(source), "-f", str(ROOT / "layers/abac/Makefile"),
+               "-f", "step.mk", "probe", *(f"{k}={v}" for k, v in make_vars.items())]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    return proc, site
+
+
+def test_the_build_compiles_the_listed_files_for_the_runtime_unchecked_hash(tmp_path):
+    from tenantkit_local.release.layer_check import check_layer
+
+    proc, site = _compile_step(tmp_path, ["pkg/a.py", "top.py"], ["pkg/a.py", "pkg/b.py", "top.py"])
+    assert proc.returncode == 0, proc.stderr
+    tag = sys.implementation.cache_tag
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.pyc")) == [
+        f"__pycache__/top.{tag}.pyc", f"pkg/__pycache__/a.{tag}.pyc"]  # pkg/b.py is not listed
+    report = check_layer("TracingLayer", tmp_path / "out", RUNTIME_HERE, "x86_64")
+    assert report.ok and report.bytecode_files == 2, report.problems
+    code = marshal.loads((site / "pkg/__pycache__" / f"a.{tag}.pyc").read_bytes()[16:])  # noqa: S302 (ours)
+    assert code.co_filename == "/opt/python/pkg/a.py"  # the same bytes from any build folder
+    # the interpreter uses it as it is, whatever the source's mtime (the layer is read-only)
+    os.utime(site / "pkg/a.py", (1, 1))
+    probe = subprocess.run([sys.executable, "-I", "-v", "-c", f"import sys; sys.path.insert(0, {str(site)!r});"  # noqa: S603
+                            "import pkg.a"], capture_output=True, text=True, check=True)
+    assert f"matches {site / 'pkg/a.py'}" in probe.stderr and "code object from" in probe.stderr
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"LAYER_PYTHON": "/nonexistent/python"}, "is missing"),
+    ({"LAYER_RUNTIME": "python3.12" if sys.version_info[:2] != (3, 12) else "python3.13"},
+     f"is 3.{sys.version_info.minor}"),
+    ({"LAYER_BYTECODE": "all"}, "must be cold-start or none"),
+])
+def test_the_build_fails_without_the_target_interpreter(tmp_path, variables, message):
+    proc, site = _compile_step(tmp_path, ["top.py"], ["top.py"], **variables)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+    assert "LAYER_BYTECODE=none" in proc.stderr or "LAYER_BYTECODE must" in proc.stderr
+    assert not list(site.rglob("*.pyc"))
+
+
+def test_the_build_without_bytecode_is_an_explicit_choice(tmp_path):
+    proc, site = _compile_step(tmp_path, ["top.py"], ["top.py"], LAYER_PYTHON="/nonexistent/python",
+                               LAYER_BYTECODE="none")
+    assert proc.returncode == 0 and "no .pyc shipped" in proc.stdout, proc.stderr
+    assert not list(site.rglob("*.pyc"))
+
+
+def test_the_build_fails_on_a_stale_list(tmp_path):
+    proc, site = _compile_step(tmp_path, ["top.py", "gone.py"], ["top.py"])
+    assert proc.returncode != 0 and "gone.py" in proc.stderr and "make layer-bytecode" in proc.stderr
+    assert not list(site.rglob("*.pyc"))
+
+
+def test_every_layer_has_a_cold_start_list_of_its_own_files():
+    from tenantkit_local.release.layer_bytecode import HEADER, LAYER_RESOURCES, read_list
+
+    assert set(LAYER_RESOURCES) == set(LAYERS) and set(LAYER_RESOURCES.values()) == set(BUDGETS)
+    for layer in LAYERS:
+        files = read_list(layer)
+        assert (ROOT / "layers" / layer / "cold_start.txt").read_text().startswith(HEADER)
+        assert files == sorted(set(files)) and all(f.endswith(".py") and not f.startswith("/") for f in files)
+        assert "$(call compile_bytecode)" in (ROOT / "layers" / layer / "Makefile").read_text()

@@ -11,7 +11,10 @@
 * has Python code importing a stdlib module removed in 3.12 or 3.13 (outside an
   ``except ImportError`` fallback);
 * ships a distribution or a file another layer ships too (Lambda extracts every layer into the
-  same ``/opt``: one copy would silently overwrite the other).
+  same ``/opt``: one copy would silently overwrite the other);
+* holds a ``.pyc`` the runtime would not use as it is: compiled by another Python (magic number,
+  or a ``__pycache__`` name of another interpreter), or not an unchecked-hash one (PEP 552; a
+  timestamp ``.pyc`` is stale once Lambda extracts the zip and is recompiled at every cold start).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ REMOVED_STDLIB = frozenset({
     "ossaudiodev", "pipes", "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "lib2to3",  # 3.13
 })
 ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
+# importlib.util.MAGIC_NUMBER of each runtime (fixed within a minor version once it is released).
+PYC_MAGIC = {"python3.11": 3495, "python3.12": 3531, "python3.13": 3571}
+PYC_UNCHECKED_HASH = 0b01  # PEP 552 flags: bit 0 hash-based, bit 1 check_source
 
 
 @dataclass(slots=True)
@@ -41,6 +47,7 @@ class LayerReport:
     size_bytes: int
     budget_bytes: int
     wheels: dict[str, list[str]] = field(default_factory=dict)
+    bytecode_files: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -132,6 +139,25 @@ def _elf_machine(path: Path) -> str | None:
     return ELF_MACHINES.get(int.from_bytes(header[18:20], "little"), f"e_machine {header[18:20].hex()}")
 
 
+def pyc_problem(path: Path, runtime: str) -> str | None:
+    """Why the runtime would not use ``path`` as shipped, or None."""
+    header = path.read_bytes()[:16]
+    tag = f"cpython-3{runtime.removeprefix('python3.')}"
+    if len(header) < 16 or header[2:4] != b"\r\n":
+        return "is not a .pyc file"
+    magic = int.from_bytes(header[:2], "little")
+    if magic != PYC_MAGIC[runtime]:
+        found = {v: k for k, v in PYC_MAGIC.items()}.get(magic, f"magic {magic}")
+        return f"is bytecode of {found}, not {runtime}"
+    if path.parent.name == "__pycache__" and path.name.split(".")[-2] != tag:
+        return f"is named for another interpreter than {runtime} ({tag})"
+    flags = int.from_bytes(header[4:8], "little")
+    if flags != PYC_UNCHECKED_HASH:
+        kind = "a timestamp" if flags == 0 else "a checked-hash" if flags == 0b11 else f"flags {flags:#x}"
+        return f"is {kind} .pyc, not unchecked-hash (recompiled or rehashed at every cold start)"
+    return None
+
+
 def check_layer(name: str, root: Path, runtime: str, arch: str) -> LayerReport:
     site = root / "python"
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
@@ -156,6 +182,11 @@ def check_layer(name: str, root: Path, runtime: str, arch: str) -> LayerReport:
         machine = _elf_machine(so)
         if machine is not None and machine != arch:
             report.problems.append(f"{so.relative_to(site)} is built for {machine}, not {arch}")
+    for pyc in site.rglob("*.pyc"):
+        report.bytecode_files += 1
+        problem = pyc_problem(pyc, runtime)
+        if problem is not None:
+            report.problems.append(f"{pyc.relative_to(site)} {problem}")
     for py in site.rglob("*.py"):
         for module in removed_imports(py.read_text(errors="replace"), (3, int(runtime.removeprefix("python3.")))):
             report.problems.append(f"{py.relative_to(site)} imports {module} (removed from the stdlib in 3.12/3.13)")
@@ -196,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     for report in reports:
         verdict = "ok" if report.ok else "FAIL"
         print(f"{report.name}: {verdict}, {report.size_bytes / MB:.1f} MB unzipped (budget "
-              f"{report.budget_bytes / MB:.0f} MB), {len(report.wheels)} wheels for {args.runtime}/{args.arch}")
+              f"{report.budget_bytes / MB:.0f} MB), {len(report.wheels)} wheels for {args.runtime}/{args.arch}, "
+              f"{report.bytecode_files} .pyc")
         for problem in report.problems:
             print(f"  - {problem}")
     return 0 if reports and all(r.ok for r in reports) else 1
