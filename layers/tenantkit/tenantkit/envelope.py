@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tenantkit.closed_schema import ClosedSchema
 from tenantkit.exceptions import EnvelopeError
 from tenantkit.identifiers import ENVELOPE_ID
 
@@ -76,10 +77,19 @@ class IdentityEnvelope(BaseModel):
             "correlation_id": self.correlation_id,
         }
 
+    @classmethod
+    def checked(cls, **values: Any) -> IdentityEnvelope:
+        """The envelope of ``values``: through the schema's compiled checks when they admit the
+        values as they are (the per-request path), else pydantic validation, which coerces or
+        raises as the constructor does. A property test holds the two equal."""
+        built = _CHECKS.build(values)
+        return built if built is not None else cls(**values)
+
     def to_authorizer_context(self) -> dict[str, str | int | bool]:
         """Flatten to an authorizer ``context``: no nulls, no nested values."""
         context: dict[str, str | int | bool] = {}
-        for name, value in self.model_dump().items():
+        # The fields' values, in field order: what model_dump() returns for these plain types.
+        for name, value in self.__dict__.items():
             if value is None:
                 continue  # API Gateway rejects null context values; absence means None
             if name in _LIST_FIELDS:
@@ -110,6 +120,9 @@ class IdentityEnvelope(BaseModel):
         except ValidationError as exc:
             fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
             raise EnvelopeError(f"invalid envelope fields: {', '.join(fields)}") from None
+
+
+_CHECKS = ClosedSchema(IdentityEnvelope, validators={"_no_empty_entries": lambda entries: all(entries)})
 
 
 def rest_integration_context(context: Mapping[str, Any]) -> dict[str, str]:

@@ -3,6 +3,12 @@
 Written straight to stdout, not through the log level filter, so an audit line is never
 dropped by ``POWERTOOLS_LOG_LEVEL``. A CloudWatch Logs subscription filter on
 ``{ $.record_type = "audit" }`` delivers these lines to the audit sink.
+
+The record's schema is closed and flat, and its values arrive in their final types, so the
+per-request path checks them with the schema's compiled checks (:mod:`tenantkit.closed_schema`)
+instead of a pydantic round trip, and serializes once. Anything the fast checks do not admit as
+it is goes through ``AuditRecord`` validation exactly as before (and raises its error there);
+property tests hold both paths byte-equal (``tests/unit/test_closed_schema.py``).
 """
 
 from __future__ import annotations
@@ -10,15 +16,28 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from tenantkit.audit.schema import AuditRecord, EventType, Outcome
+from tenantkit.audit.schema import AuditRecord, EventType, Outcome, parse_ts
+from tenantkit.closed_schema import ClosedSchema
 from tenantkit.observability.logger import service_name
 from tenantkit.observability.pseudonym import session_id_policy
 from tenantkit.observability.redaction import dumps_flat_record
-from tenantkit.observability.state import current_log_fields, current_state
+from tenantkit.observability.state import current_state
 
 __all__ = [
     "emit_audit",
 ]
+
+
+def _real_instant(value: str) -> bool:
+    """The plain form of ``AuditRecord._ts_is_a_real_instant``."""
+    try:
+        parse_ts(value)
+    except ValueError:
+        return False
+    return True
+
+
+AUDIT_SCHEMA = ClosedSchema(AuditRecord, validators={"_ts_is_a_real_instant": _real_instant})
 
 
 def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: Any) -> AuditRecord:
@@ -27,17 +46,37 @@ def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: A
     Explicit ``fields`` (route, status, latency_ms, cost fields, or identity the state does
     not hold yet) take precedence over the state.
     """
-    values: dict[str, Any] = {k: v for k, v in current_log_fields().items() if v is not None}
-    values["service"] = service_name()
-    values.update({k: v for k, v in fields.items() if v is not None})
-    record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
     state = current_state()
+    values: dict[str, Any] = {}
+    if state is not None:  # what current_log_fields() holds, without its dict copies
+        for name, value in state.identity.items():
+            if value is not None:
+                values[name] = value
+        values["cold_start"] = state.cold_start
+        if state.function_request_id is not None:
+            values["function_request_id"] = state.function_request_id
+    values["service"] = service_name()
+    for name, value in fields.items():
+        if value is not None:
+            values[name] = value
+    record, line = audit_record_and_line(event_type, outcome, reason, values)
     if state is not None:
         state.outcome, state.reason = outcome, reason
         if record.route is not None:
             state.route, state.status = record.route, record.status
-    sys.stdout.write(audit_line(record) + "\n")
+    sys.stdout.write(line + "\n")
     return record
+
+
+def audit_record_and_line(event_type: Any, outcome: Any, reason: Any, values: dict[str, Any]) -> tuple[AuditRecord, str]:
+    """The validated record and its line; the compiled checks first, pydantic for the rest."""
+    record = AUDIT_SCHEMA.build({"event_type": event_type, "outcome": outcome, "reason": reason, **values})
+    if record is None:
+        record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
+        return record, audit_line(record)
+    line = dict(record.__dict__)  # the checked values, in field order: what model_dump() returns for them
+    line["session_id"] = session_id_policy().apply(line["session_id"])
+    return record, dumps_flat_record(line)
 
 
 def audit_line(record: AuditRecord) -> str:

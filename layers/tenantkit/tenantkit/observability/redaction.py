@@ -24,6 +24,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from tenantkit.closed_schema import dumps_scalars
 from tenantkit.observability.contract import REDACTED
 
 SENSITIVE_KEYS: frozenset[str] = frozenset(
@@ -218,7 +219,7 @@ def dumps_flat_record(record: dict[str, Any]) -> str:
             _clean_key_sets[keys] = clean
     if clean and all(type(value) in _SCALARS for value in record.values()):
         if not _triggered("\n".join([value for value in record.values() if type(value) is str])):
-            return json.dumps(record, separators=(",", ":"))  # ASCII-escaped, as dumps_redacted writes
+            return dumps_scalars(record)  # json.dumps(record, separators=(",", ":")): ASCII, as dumps_redacted writes
         return json.dumps(redact(record), default=str, separators=(",", ":"))
     return dumps_redacted(record)
 
