@@ -85,7 +85,7 @@ def normalize_claims(
     elif not set(app.required_scopes) <= set(scopes):
         raise MissingScopeError("required scope missing", identity=identity)
 
-    return IdentityEnvelope.checked(
+    return IdentityEnvelope(
         app_id=app.app_id,
         tenant_id=tenant.tenant_id,
         principal_id=principal_id,

@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tenantkit.closed_schema import ClosedSchema
 from tenantkit.exceptions import EnvelopeError
 from tenantkit.identifiers import ENVELOPE_ID
+from tenantkit.observability.redaction import dumps_scalars
 
 __all__ = [
     "ENVELOPE_VERSION",
@@ -77,23 +77,16 @@ class IdentityEnvelope(BaseModel):
             "correlation_id": self.correlation_id,
         }
 
-    @classmethod
-    def checked(cls, **values: Any) -> IdentityEnvelope:
-        """The envelope of ``values``: through the schema's compiled checks when they admit the
-        values as they are (the per-request path), else pydantic validation, which coerces or
-        raises as the constructor does. A property test holds the two equal."""
-        built = _CHECKS.build(values)
-        return built if built is not None else cls(**values)
-
     def to_authorizer_context(self) -> dict[str, str | int | bool]:
         """Flatten to an authorizer ``context``: no nulls, no nested values."""
         context: dict[str, str | int | bool] = {}
-        # The fields' values, in field order: what model_dump() returns for these plain types.
+        # The validated values in field order: what model_dump() returns for these plain types
+        # (a property test holds the two equal), without its per-call serializer pass.
         for name, value in self.__dict__.items():
             if value is None:
                 continue  # API Gateway rejects null context values; absence means None
             if name in _LIST_FIELDS:
-                context[name] = json.dumps(list(value), separators=(",", ":"))
+                context[name] = dumps_scalars(list(value))  # json.dumps(..., separators=(",", ":"))
             else:
                 context[name] = value
         return context
@@ -120,9 +113,6 @@ class IdentityEnvelope(BaseModel):
         except ValidationError as exc:
             fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
             raise EnvelopeError(f"invalid envelope fields: {', '.join(fields)}") from None
-
-
-_CHECKS = ClosedSchema(IdentityEnvelope, validators={"_no_empty_entries": lambda entries: all(entries)})
 
 
 def rest_integration_context(context: Mapping[str, Any]) -> dict[str, str]:

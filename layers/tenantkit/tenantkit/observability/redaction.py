@@ -24,7 +24,6 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from tenantkit.closed_schema import dumps_scalars
 from tenantkit.observability.contract import REDACTED
 
 SENSITIVE_KEYS: frozenset[str] = frozenset(
@@ -195,6 +194,25 @@ def dumps_redacted(record: dict[str, Any]) -> str:
         if not _triggered(text):
             return text if text.isascii() else json.dumps(record, default=_json_default, separators=(",", ":"))
     return json.dumps(redact(record), default=str, separators=(",", ":"))
+
+
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps(value, separators=(",", ":")) builds this C encoder on every call; built once here it
+# writes the same bytes (the same function, the same options) with no per-call setup.
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE_FLAT = _C_ENCODER(None, _not_serializable, json.encoder.encode_basestring_ascii, None, ":", ",",
+                          False, False, True) if _C_ENCODER is not None else None
+
+
+def dumps_scalars(value: dict[str, Any] | list[Any]) -> str:
+    """``json.dumps(value, separators=(",", ":"))`` for a flat dict (str keys) or list of scalars
+    (no circular-reference check: nothing flat can hold itself)."""
+    if _ENCODE_FLAT is None:
+        return json.dumps(value, separators=(",", ":"))
+    return "".join(_ENCODE_FLAT(value, 0))
 
 
 _SCALARS = (str, int, float, bool, type(None))
