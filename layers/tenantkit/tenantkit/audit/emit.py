@@ -19,12 +19,16 @@ from typing import Any
 from tenantkit.audit.schema import AuditRecord, EventType, Outcome
 from tenantkit.observability.logger import service_name
 from tenantkit.observability.pseudonym import session_id_policy
-from tenantkit.observability.redaction import dumps_flat_record
+from tenantkit.observability.redaction import dumps_clean_flat, dumps_flat_record, flat_keys_clean
 from tenantkit.observability.state import current_state
 
 __all__ = [
     "emit_audit",
 ]
+
+# The schema's key set, judged once: no field name is sensitive or trips a text rule (a test
+# holds it so), and every validated value is a scalar, so only the string values are gated.
+_KEYS_CLEAN = flat_keys_clean(tuple(AuditRecord.model_fields))
 
 
 def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: Any) -> AuditRecord:
@@ -61,7 +65,7 @@ def audit_record_and_line(event_type: Any, outcome: Any, reason: Any,
     record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
     line = dict(record.__dict__)  # the validated values in field order: model_dump() for these plain types
     line["session_id"] = session_id_policy().apply(line["session_id"])
-    return record, dumps_flat_record(line)
+    return record, dumps_clean_flat(line) if _KEYS_CLEAN else dumps_flat_record(line)
 
 
 def audit_line(record: AuditRecord) -> str:
