@@ -86,6 +86,21 @@ print(json.dumps({{"import_ms": (t1 - t0) * 1000, "with_tracer_ms": (t2 - t0) * 
 """
 
 
+def set_env(**values: str | None) -> None:
+    """Change the environment as a new container would see it: the layer reads its observability
+    settings once per process, so the change is announced (and the settings read here, not
+    inside the first timed call)."""
+    from tenantkit.observability.settings import observability_settings, reset_observability_settings
+
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    reset_observability_settings()
+    observability_settings()
+
+
 def handler_env(name: str) -> dict[str, str]:
     from tenantkit_local.template import function_spec, load_env_vars
 
@@ -150,7 +165,7 @@ def warm_overhead(iterations: int, endpoint: str) -> dict[str, dict[str, float]]
     event = {"requestContext": {"requestId": "bench-request"}, "path": "/v1/me"}
     sink = io.StringIO()
     figures: dict[str, dict[str, float]] = {}
-    os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = endpoint
+    set_env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=endpoint)
     otel.reset()
 
     def run() -> None:
@@ -161,18 +176,16 @@ def warm_overhead(iterations: int, endpoint: str) -> dict[str, dict[str, float]]
     with contextlib.redirect_stdout(sink):
         for label, backend, header in (("off", "off", None), ("otel sampled", "otel", None),
                                        ("otel unsampled", "otel", XRAY_HEADER.replace("Sampled=1", "Sampled=0"))):
-            os.environ["TENANTKIT_TRACING"] = backend
-            if header:
-                os.environ["_X_AMZN_TRACE_ID"] = header
+            set_env(TENANTKIT_TRACING=backend, _X_AMZN_TRACE_ID=header)
             figures[label] = summarize(timed(run, iterations))
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+            set_env(_X_AMZN_TRACE_ID=None)
         # CPU time of this thread per request: what the adapter costs the function, without the
         # time a loaded machine keeps it off the CPU (a loopback send wakes the collector process).
         for label, backend in (("off cpu", "off"), ("otel sampled cpu", "otel")):
-            os.environ["TENANTKIT_TRACING"] = backend
+            set_env(TENANTKIT_TRACING=backend)
             figures[label] = summarize(cpu_timed(run, iterations))
         # The same sampled path with the flush timed apart: span work vs the export round trip.
-        os.environ["TENANTKIT_TRACING"] = "otel"
+        set_env(TENANTKIT_TRACING="otel")
         processor = otel.pipeline(service_name()).processor
         real_flush = processor.flush
         flushes: list[float] = []
@@ -190,7 +203,7 @@ def warm_overhead(iterations: int, endpoint: str) -> dict[str, dict[str, float]]
         flushes = flushes[-iterations:]
         figures["otel span work"] = summarize([t - f for t, f in zip(total, flushes, strict=True)])
         figures["otel flush"] = summarize(flushes)
-    os.environ["TENANTKIT_TRACING"] = "off"
+    set_env(TENANTKIT_TRACING="off")
     return figures
 
 
@@ -199,7 +212,7 @@ def flush_bound(endpoint: str, label: str, runs: int = 8) -> dict[str, float]:
     from tenantkit.observability.handler import observe
     from tenantkit_local.runner import LocalLambdaContext
 
-    os.environ.update(TENANTKIT_TRACING="otel", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=endpoint)
+    set_env(TENANTKIT_TRACING="otel", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=endpoint)
     otel.reset()
 
     @observe
@@ -207,7 +220,7 @@ def flush_bound(endpoint: str, label: str, runs: int = 8) -> dict[str, float]:
         return {"statusCode": 200}
 
     samples = timed(lambda: handler({}, LocalLambdaContext(function_name="bench")), runs, warmup=1)
-    os.environ["TENANTKIT_TRACING"] = "off"
+    set_env(TENANTKIT_TRACING="off")
     otel.reset()
     return {"label": label, **summarize(samples), "max": max(samples)}  # type: ignore[dict-item]
 
@@ -256,6 +269,7 @@ def authorizer_ratio(iterations: int, endpoint: str) -> dict[str, float]:
         os.environ.update({**env, "OIDC_JWKS_URI": server.jwks_uri, "POWERTOOLS_SERVICE_NAME": "tenantkit-authorizer",
                            "AWS_LAMBDA_FUNCTION_NAME": "bench-authorizer", "TENANTKIT_TRACING": "off",
                            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint})
+        set_env()
         otel.reset()
         sys.path.insert(0, str(ROOT / "functions/authorizer"))
         sink = io.StringIO()
@@ -281,10 +295,7 @@ def authorizer_ratio(iterations: int, endpoint: str) -> dict[str, float]:
 
             def variant(tracing: str, header: str | None, audit: object) -> Callable[[], None]:
                 def setup() -> None:
-                    os.environ["TENANTKIT_TRACING"] = tracing
-                    os.environ.pop("_X_AMZN_TRACE_ID", None)
-                    if header:
-                        os.environ["_X_AMZN_TRACE_ID"] = header
+                    set_env(TENANTKIT_TRACING=tracing, _X_AMZN_TRACE_ID=header)
                     emit.audit_line = audit  # type: ignore[assignment]
                 return setup
 

@@ -14,6 +14,7 @@ would deny the caller's next request to a different route.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -218,5 +219,12 @@ def _route(event: Any) -> str:
         return "unknown"
     method, resource = event.get("httpMethod"), event.get("resource")
     if isinstance(method, str) and isinstance(resource, str):
-        return template_of(method, resource, resource=True)
+        return _resource_route(method, resource)
     return "unknown"
+
+
+@functools.lru_cache(maxsize=512)
+def _resource_route(method: str, resource: str) -> str:
+    """``template_of`` is a pure function, and an API has a handful of (method, resource) pairs:
+    each is templated once (the bound keeps a caller who invents resources from growing it)."""
+    return template_of(method, resource, resource=True)

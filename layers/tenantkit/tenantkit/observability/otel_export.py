@@ -10,7 +10,8 @@ read when they have arrived (during the invocation or while the process was froz
 round trip is off the request path while the bytes are out of the process before the freeze.
 A collector that refuses, hangs or answers an error costs a request at most the bound, and
 those spans are dropped (a line on stderr, at most once a minute, says so).
-The payload is the standard ``ExportTraceServiceRequest`` from opentelemetry-exporter-otlp-proto-common.
+The payload is the standard ``ExportTraceServiceRequest``, written by ``otlp_proto`` byte-equal to
+opentelemetry-exporter-otlp-proto-common's ``encode_spans`` (which stays the fallback).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor  # not inside th
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from tenantkit.observability.otlp_http import PipelinedHttpConnection
+from tenantkit.observability.otlp_proto import encode_request
 from tenantkit.observability.settings import OtelSettings, lambda_region
 
 MAX_SPANS_PER_INVOCATION = 512
@@ -88,7 +90,9 @@ class OtlpHttpSpanExporter:
         self._last_warning = 0.0
 
     def export(self, spans: Sequence[ReadableSpan], deadline: float) -> bool:
-        body = encode_spans(spans).SerializePartialToString()
+        body = encode_request(spans)  # the same bytes as encode_spans, without a message object per field
+        if body is None:
+            body = encode_spans(spans).SerializePartialToString()
         headers = {"Content-Type": "application/x-protobuf", "Content-Length": str(len(body))}
         if self.settings.sigv4_region:
             headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)

@@ -26,6 +26,7 @@ class PipelinedHttpConnection:
     def __init__(self, host: str, port: int, path: str, *, https: bool, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.host, self.port, self.path, self.https = host, port, path, https
         self.max_in_flight = max_in_flight
+        self._request_line = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}"
         self._sock: socket.socket | None = None
         self._buffer = b""
         self.in_flight = 0
@@ -34,7 +35,7 @@ class PipelinedHttpConnection:
         """Send one request; return the statuses of the earlier requests answered meanwhile."""
         statuses = self.collect(deadline, wait_for=max(0, self.in_flight - self.max_in_flight + 1))
         sock = self._connect(deadline)
-        lines = [f"POST {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines = [self._request_line]
         lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
         _bound(sock, deadline)
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
