@@ -7,7 +7,6 @@ then claims (``iss`` and ``tid``, ``aud``, ``exp``/``nbf``/``iat``, ``oid``).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
@@ -211,9 +210,15 @@ def _signature_verifies(alg: str, key: Any, signing_input: bytes, signature: byt
     return _SIGNERS[alg].verify(signing_input, key, signature)
 
 
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64decode(segment: str, part: str) -> bytes:
+    """``base64.urlsafe_b64decode`` of the padded segment, without its per-call wrapping: the
+    segment is ASCII base64url already (the compact-JWS check ran first)."""
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
+        return binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD))
     except (binascii.Error, ValueError):
         raise MalformedTokenError(f"{part} is not base64url") from None
 
@@ -221,7 +226,7 @@ def _b64decode(segment: str, part: str) -> bytes:
 def _decode_json_segment(segment: str, part: str) -> dict[str, Any]:
     try:
         # RFC 7515 §5.2: UTF-8 only (json.loads on bytes would also sniff UTF-16/32 and skip a BOM)
-        value = json.loads(_b64decode(segment, part).decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        value = _JSON_DECODER.decode(_b64decode(segment, part).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than the decoder allows
         raise MalformedTokenError(f"{part} is not JSON") from None
     if not isinstance(value, dict):
@@ -236,6 +241,10 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise MalformedTokenError("duplicate JSON member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
         result[key] = value
     return result
+
+
+# json.loads(text, object_pairs_hook=...) builds this decoder on every call.
+_JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
 
 
 def _required_str(claims: dict[str, Any], name: str) -> str:

@@ -128,8 +128,9 @@ def _folded(text: str) -> str:
 
 
 def _triggered_plain(lowered: str) -> bool:
-    if any(word in lowered for word in _TRIGGER_WORDS):
-        return True
+    for word in _TRIGGER_WORDS:  # a loop, not any(<generator>): this runs for every line
+        if word in lowered:
+            return True
     return "token" in lowered and _TOKEN_ASSIGNMENT.search(lowered) is not None
 
 
