@@ -175,7 +175,9 @@ def extract_bearer_token(event: Mapping[str, Any]) -> str:
         if not isinstance(headers, dict):
             raise MalformedAuthorizationHeaderError("headers are not an object")
         for name, value in headers.items():
-            if isinstance(name, str) and name.lower() == "authorization":
+            # the length first: most headers are not 13 characters long, and no other length can
+            # lower-case to "authorization" (one character lower-cases to one, or to non-ASCII)
+            if isinstance(name, str) and len(name) == 13 and name.lower() == "authorization":
                 values.extend(value if source == "multiValueHeaders" and isinstance(value, list) else [value])
     distinct = set(v if isinstance(v, str) else repr(v) for v in values)
     if not values:
