@@ -99,3 +99,17 @@ def test_a_value_it_does_not_write_leaves_the_batch_to_the_sdk_encoder():
     span._attributes._dict["big"] = 2**70  # past int64: only reachable by going around the SDK's checks
     span.end()
     assert encode_request(collect.spans) is None
+
+
+def test_a_batch_no_encoder_can_write_is_dropped_not_raised():
+    """Text that is not UTF-8 (a lone surrogate) has no protobuf encoding: the exporter drops that
+    batch and counts a failure; the request it was flushed from does not fail."""
+    from tenantkit.observability.otel_export import ExportSettings, OtlpHttpSpanExporter
+
+    collect = Collect()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(collect)
+    provider.get_tracer("t").start_span("s", attributes={"text": "\ud800"}).end()
+    exporter = OtlpHttpSpanExporter(ExportSettings("http://127.0.0.1:9/v1/traces", 0.1, None))
+    assert exporter.export(collect.spans, deadline=1e18) is False
+    assert exporter.failures == 1 and exporter.last_error == "UnicodeEncodeError"

@@ -90,9 +90,12 @@ class OtlpHttpSpanExporter:
         self._last_warning = 0.0
 
     def export(self, spans: Sequence[ReadableSpan], deadline: float) -> bool:
-        body = encode_request(spans)  # the same bytes as encode_spans, without a message object per field
-        if body is None:
-            body = encode_spans(spans).SerializePartialToString()
+        try:
+            body = encode_request(spans)  # the same bytes as encode_spans, without a message object per field
+            if body is None:
+                body = encode_spans(spans).SerializePartialToString()
+        except Exception as error:  # a value no encoder writes (text that is not UTF-8): drop the batch
+            return self._failed(type(error).__name__)
         headers = {"Content-Type": "application/x-protobuf", "Content-Length": str(len(body))}
         if self.settings.sigv4_region:
             headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)

@@ -18,16 +18,14 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tenantkit.observability.exceptions import SpanValueUnsupportedError
+
 __all__ = ["encode_request"]
 
 _SPAN_KINDS = {"INTERNAL": 1, "SERVER": 2, "CLIENT": 3, "PRODUCER": 4, "CONSUMER": 5}
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200  # SpanFlags masks
 _DOUBLE, _FIXED64, _FIXED32 = struct.Struct("<d"), struct.Struct("<Q"), struct.Struct("<I")
 _SMALL = [bytes([i]) for i in range(128)]
-
-
-class _Unsupported(Exception):
-    """A value this encoder does not write; the batch goes through encode_spans instead."""
 
 
 def _varint(value: int) -> bytes:
@@ -64,7 +62,7 @@ def _any_value(value: Any) -> bytes:
         return b"\x0a" + _varint(len(data)) + data
     if isinstance(value, int):
         if not -(1 << 63) <= value < (1 << 63):
-            raise _Unsupported("int64 overflow")
+            raise SpanValueUnsupportedError("int64 overflow")
         return b"\x18" + _varint(value)
     if isinstance(value, float):
         return b"\x21" + _DOUBLE.pack(value)
@@ -74,7 +72,7 @@ def _any_value(value: Any) -> bytes:
         return _nested(b"\x2a", b"".join(_nested(b"\x0a", _any_value(item)) for item in value))
     if isinstance(value, Mapping):
         return _nested(b"\x32", b"".join(_nested(b"\x0a", _key_value(str(k), v)) for k, v in value.items()))
-    raise _Unsupported(type(value).__name__)
+    raise SpanValueUnsupportedError(type(value).__name__)
 
 
 def _key_value(key: str, value: Any) -> bytes:
@@ -170,7 +168,7 @@ def encode_request(spans: Sequence[Any]) -> bytes | None:
         for span in spans:
             scope = span.instrumentation_scope or None
             grouped.setdefault(span.resource, {}).setdefault(scope, []).append(_nested(b"\x12", _span(span)))
-    except _Unsupported:
+    except SpanValueUnsupportedError:
         return None
     out = []
     for resource, scopes in grouped.items():
