@@ -113,3 +113,14 @@ def test_a_batch_no_encoder_can_write_is_dropped_not_raised():
     exporter = OtlpHttpSpanExporter(ExportSettings("http://127.0.0.1:9/v1/traces", 0.1, None))
     assert exporter.export(collect.spans, deadline=1e18) is False
     assert exporter.failures == 1 and exporter.last_error == "UnicodeEncodeError"
+
+
+def test_values_equal_as_keys_but_encoded_apart_stay_apart():
+    """True == 1 and 0.0 == -0.0 as dict keys: the per-attribute memo must not hand one's bytes to the other."""
+    for first, second in ((True, 1), (1, True), (0.0, -0.0), (-0.0, 0.0), (1, 1.0)):
+        for value in (first, second):
+            collect = Collect()
+            provider = TracerProvider(shutdown_on_exit=False)
+            provider.add_span_processor(collect)
+            provider.get_tracer("t").start_span("s", attributes={"k": value}).end()
+            assert encode_request(collect.spans) == encode_spans(collect.spans).SerializePartialToString()

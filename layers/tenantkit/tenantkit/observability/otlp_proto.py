@@ -41,7 +41,8 @@ def _varint(value: int) -> bytes:
 
 
 def _nested(tag: bytes, payload: bytes) -> bytes:
-    return tag + _varint(len(payload)) + payload
+    size = len(payload)
+    return tag + (_SMALL[size] if size < 128 else _varint(size)) + payload
 
 
 def _text(tag: bytes, value: str | None) -> bytes:
@@ -80,11 +81,33 @@ def _key_value(key: str, value: Any) -> bytes:
     return _text(b"\x0a", key) + _nested(b"\x12", _any_value(value))
 
 
+# Most attributes repeat from request to request (tenant, app, route, method, outcome, status): an
+# encoded KeyValue is kept per (key, type, value), bounded. The type is part of the key because
+# True == 1 as dict keys, and they encode differently; floats are never kept (0.0 == -0.0, and a
+# NaN never finds itself).
+_MAX_KEPT_ATTRIBUTES = 4096
+_kept_attributes: dict[tuple[str, type, Any], bytes] = {}
+_KEPT_KINDS = (str, bool, int)
+
+
 def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     """A repeated KeyValue field."""
     if not attributes:
         return b""
-    return b"".join([_nested(tag, _key_value(key, value)) for key, value in attributes.items()])
+    parts = []
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind not in _KEPT_KINDS:
+            parts.append(_nested(tag, _key_value(key, value)))
+            continue
+        memo = (key, kind, value)
+        encoded = _kept_attributes.get(memo)
+        if encoded is None:
+            encoded = _key_value(key, value)
+            if len(_kept_attributes) < _MAX_KEPT_ATTRIBUTES:
+                _kept_attributes[memo] = encoded
+        parts.append(_nested(tag, encoded))
+    return b"".join(parts)
 
 
 def _flags(parent: Any) -> bytes:
