@@ -214,3 +214,81 @@ def test_the_prebuilt_encoder_writes_what_json_dumps_writes(record):
 def test_the_prebuilt_encoder_refuses_what_json_dumps_refuses():
     with pytest.raises(TypeError):
         dumps_scalars({"a": object()})
+
+
+# --- records of one shape: the kept verdict and text answer for all but the first ---------------
+
+VARYING_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "correlation_id": st.one_of(SHAPED_ID, ID_LIKE, ODD, st.just("Bearer")),
+    "latency_ms": st.one_of(st.floats(0, 1e6), FLOATS),
+    "function_request_id": st.one_of(st.text(max_size=30), TEXTS, ODD),
+}
+
+
+@st.composite
+def one_shape_records(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    _, _, _, values = draw(audit_inputs(fixed_identity=False))
+    repeating = {k: v for k, v in values.items() if k not in ("event_id", "ts", *VARYING_VALUES)}
+    repeating.update(event_type=draw(st.sampled_from(["authz.allow", "request.completed"])), outcome="success",
+                     reason=draw(st.sampled_from(["verified", "http_200"])))
+    records = []
+    for _ in range(draw(st.integers(2, 4))):
+        varying = {name: draw(strategy) for name, strategy in VARYING_VALUES.items() if draw(st.booleans())}
+        records.append(varying)
+    return repeating, records
+
+
+@settings(max_examples=250, deadline=None)
+@given(one_shape_records())
+def test_records_of_one_shape_are_those_pydantic_makes(shape):
+    repeating, records = shape
+    begin_request(None, correlation_id="corr-1")
+    try:
+        for varying in records:
+            values = {**{k: v for k, v in repeating.items() if k not in ("event_type", "outcome", "reason")},
+                      **varying}
+            event_type, outcome, reason = repeating["event_type"], repeating["outcome"], repeating["reason"]
+            try:
+                AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
+            except ValidationError:
+                with pytest.raises(ValidationError):
+                    audit_record_and_line(event_type, outcome, reason, values)
+                continue
+            record, line = audit_record_and_line(event_type, outcome, reason, values)
+            expected = model_dump_path(event_type, outcome, reason,
+                                       {**values, "event_id": record.event_id, "ts": record.ts})
+            assert type(record) is AuditRecord and record == expected[0]
+            assert record.model_dump_json() == expected[0].model_dump_json()
+            assert line == expected[1]
+    finally:
+        end_request()
+
+
+def test_the_second_record_of_a_shape_is_not_validated_again(monkeypatch):
+    from tenantkit.audit import emit
+
+    calls: list[int] = []
+    validated = emit._validated_record_and_line
+
+    def counting(values: dict[str, Any]) -> tuple[AuditRecord, str]:
+        calls.append(1)
+        return validated(values)
+
+    monkeypatch.setattr(emit, "_validated_record_and_line", counting)
+    values = {"route": "GET /v1/me", "status": 200, "tenant_id": "acme-shape", "app_id": "portal",
+              "service": "tenantkit-authorizer", "cold_start": False}
+    lines = [audit_record_and_line("authz.allow", "allow", "verified",
+                                   {**values, "correlation_id": f"req-{n}", "latency_ms": 0.5 + n,
+                                    "function_request_id": f"fn-{n}"})[1] for n in range(3)]
+    assert calls == [1]
+    assert [json.loads(line)["correlation_id"] for line in lines] == ["req-0", "req-1", "req-2"]
+    assert len({json.loads(line)["event_id"] for line in lines}) == 3
+
+
+def test_the_varying_fields_limits_are_the_schemas():
+    from tenantkit.audit import fast_line
+
+    assert AuditRecord.model_fields["function_request_id"].metadata[0].max_length == fast_line._MAX_REQUEST_ID
+    assert set(fast_line.VARYING) | set(fast_line.REPEATING) == set(AuditRecord.model_fields)
+    assert not AuditRecord.__pydantic_decorators__.model_validators
+    assert {info.info.fields for info in AuditRecord.__pydantic_decorators__.field_validators.values()} == {("ts",)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from tenantkit.audit.fast_line import fast_record_and_line
 from tenantkit.audit.schema import AuditRecord, EventType, Outcome
 from tenantkit.observability.logger import service_name
 from tenantkit.observability.pseudonym import session_id_policy
@@ -62,7 +63,12 @@ def emit_audit(event_type: EventType, outcome: Outcome, reason: str, **fields: A
 def audit_record_and_line(event_type: Any, outcome: Any, reason: Any,
                           values: dict[str, Any]) -> tuple[AuditRecord, str]:
     """The validated record (pydantic's ValidationError for a bad value) and its line."""
-    record = AuditRecord(event_type=event_type, outcome=outcome, reason=reason, **values)
+    given = {"event_type": event_type, "outcome": outcome, "reason": reason, **values}
+    return fast_record_and_line(given, session_id_policy(), _validated_record_and_line)
+
+
+def _validated_record_and_line(values: dict[str, Any]) -> tuple[AuditRecord, str]:
+    record = AuditRecord(**values)
     line = dict(record.__dict__)  # the validated values in field order: model_dump() for these plain types
     line["session_id"] = session_id_policy().apply(line["session_id"])
     return record, dumps_clean_flat(line) if _KEYS_CLEAN else dumps_flat_record(line)

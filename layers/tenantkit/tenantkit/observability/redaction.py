@@ -249,6 +249,11 @@ def flat_keys_clean(keys: tuple[str, ...]) -> bool:
     return not any(is_sensitive_key(key) or (isinstance(key, str) and _triggered(key)) for key in keys)
 
 
+def is_text_clean(text: str | None) -> bool:
+    """Whether ``redact_text`` leaves ``text`` as it is for certain (no rule could fire on it)."""
+    return text is None or not _triggered(text)
+
+
 def dumps_clean_flat(record: dict[str, Any]) -> str:
     """``dumps_flat_record(record)`` for a record the caller knows is flat, of scalar values,
     and whose key set ``flat_keys_clean`` admits (an audit record: a closed, validated schema):
