@@ -265,7 +265,10 @@ def test_records_of_one_shape_are_those_pydantic_makes(shape):
 
 
 def test_the_second_record_of_a_shape_is_not_validated_again(monkeypatch):
-    from tenantkit.audit import emit
+    from tenantkit.audit import emit, fast_line
+
+    monkeypatch.setattr(fast_line, "MAX_SHAPES", 2)  # and full already: the kept set starts over
+    monkeypatch.setattr(fast_line, "_shapes", {("a",): None, ("b",): None})
 
     calls: list[int] = []
     validated = emit._validated_record_and_line

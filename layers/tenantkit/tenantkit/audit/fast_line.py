@@ -26,7 +26,7 @@ from tenantkit.observability.redaction import is_text_clean
 
 __all__ = ["MAX_SHAPES", "fast_record_and_line"]
 
-MAX_SHAPES = 1024  # shapes kept; past it, new shapes take the pydantic path every time
+MAX_SHAPES = 1024  # shapes kept; when full, the kept set starts over
 VARYING = ("event_id", "ts", "correlation_id", "latency_ms", "function_request_id")
 FIELDS = tuple(AuditRecord.model_fields)
 REPEATING = tuple(name for name in FIELDS if name not in VARYING)
@@ -92,7 +92,9 @@ def fast_record_and_line(values: dict[str, Any], policy: Any,
         and is_text_clean(correlation_id) and is_text_clean(request_id)
     if kept is None or not varying_ok:
         record, text = full(values)
-        if varying_ok and shape not in _shapes and len(_shapes) < MAX_SHAPES:
+        if varying_ok and shape not in _shapes:
+            if len(_shapes) >= MAX_SHAPES:
+                _shapes.clear()  # start over: the shapes of the callers seen lately are what repeats
             line = dict(record.__dict__)
             line["session_id"] = policy.apply(line["session_id"])
             clean = all(is_text_clean(line[name]) for name in REPEATING if type(line[name]) is str)
