@@ -124,3 +124,15 @@ def test_values_equal_as_keys_but_encoded_apart_stay_apart():
             provider.add_span_processor(collect)
             provider.get_tracer("t").start_span("s", attributes={"k": value}).end()
             assert encode_request(collect.spans) == encode_spans(collect.spans).SerializePartialToString()
+
+
+def test_one_providers_batch_and_an_empty_batch():
+    collect = Collect()
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}), shutdown_on_exit=False)
+    provider.add_span_processor(collect)
+    tracer = provider.get_tracer("tenantkit")
+    with tracer.start_as_current_span("parent", kind=SpanKind.SERVER, attributes={"tenant.id": "acme"}):
+        tracer.start_span("child", kind=SpanKind.CLIENT, attributes={"rpc.method": "GetItem"}).end()
+    assert len(collect.spans) == 2
+    assert encode_request(collect.spans) == encode_spans(collect.spans).SerializePartialToString()
+    assert encode_request([]) == encode_spans([]).SerializePartialToString() == b""

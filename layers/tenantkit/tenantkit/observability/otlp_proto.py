@@ -158,47 +158,60 @@ def _span(span: Any) -> bytes:
     return b"".join(parts)
 
 
-_resources: dict[Any, bytes] = {}
-_scopes: dict[Any, bytes] = {}
+# Resource and scope hashes serialize their attributes (Resource.__hash__ dumps them as JSON):
+# the encodings are kept by object identity instead, the object held alongside so its id stays its own.
+_resources: dict[int, tuple[Any, bytes]] = {}
+_scopes: dict[int, tuple[Any, bytes]] = {}
 
 
 def _resource(resource: Any) -> bytes:
-    """ResourceSpans.resource (field 1), encoded once per resource."""
-    encoded = _resources.get(resource)
-    if encoded is None:
-        encoded = _nested(b"\x0a", _attributes(b"\x0a", resource.attributes))
-        if len(_resources) < 64:
-            _resources[resource] = encoded
+    """ResourceSpans.resource (field 1), encoded once per resource object."""
+    kept = _resources.get(id(resource))
+    if kept is not None and kept[0] is resource:
+        return kept[1]
+    encoded = _nested(b"\x0a", _attributes(b"\x0a", resource.attributes))
+    if len(_resources) < 64:
+        _resources[id(resource)] = (resource, encoded)
     return encoded
 
 
 def _scope(scope: Any) -> bytes:
-    """ScopeSpans.scope (field 1): name 1, version 2, attributes 3; encoded once per scope."""
-    encoded = _scopes.get(scope)
-    if encoded is None:
-        body = b"" if scope is None else \
-            _text(b"\x0a", scope.name) + _text(b"\x12", scope.version) + _attributes(b"\x1a", scope.attributes)
-        encoded = _nested(b"\x0a", body)
-        if len(_scopes) < 64:
-            _scopes[scope] = encoded
+    """ScopeSpans.scope (field 1): name 1, version 2, attributes 3; encoded once per scope object."""
+    kept = _scopes.get(id(scope))
+    if kept is not None and kept[0] is scope:
+        return kept[1]
+    body = b"" if scope is None else \
+        _text(b"\x0a", scope.name) + _text(b"\x12", scope.version) + _attributes(b"\x1a", scope.attributes)
+    encoded = _nested(b"\x0a", body)
+    if len(_scopes) < 64:
+        _scopes[id(scope)] = (scope, encoded)
     return encoded
 
 
 def encode_request(spans: Sequence[Any]) -> bytes | None:
     """``encode_spans(spans).SerializePartialToString()``, or None for a value it does not write."""
-    grouped: dict[Any, dict[Any, list[bytes]]] = {}
+    if not spans:
+        return b""
     try:
-        for span in spans:
-            scope = span.instrumentation_scope or None
-            grouped.setdefault(span.resource, {}).setdefault(scope, []).append(_nested(b"\x12", _span(span)))
+        encoded = [_nested(b"\x12", _span(span)) for span in spans]
     except SpanValueUnsupportedError:
         return None
+    resource, scope = spans[0].resource, spans[0].instrumentation_scope or None
+    groups: list[tuple[Any, list[tuple[Any, list[bytes]]]]]
+    if all(span.resource is resource and (span.instrumentation_scope or None) is scope for span in spans):
+        groups = [(resource, [(scope, encoded)])]  # one provider, one tracer: nothing to hash
+    else:  # grouped as encode_spans groups them: by equal resource, then by equal scope
+        by_resource: dict[Any, dict[Any, list[bytes]]] = {}
+        for span, span_bytes in zip(spans, encoded, strict=True):
+            by_resource.setdefault(span.resource, {}).setdefault(span.instrumentation_scope or None, []) \
+                .append(span_bytes)
+        groups = [(group, list(scopes.items())) for group, scopes in by_resource.items()]
     out = []
-    for resource, scopes in grouped.items():
-        body = [_resource(resource)]
-        for scope, encoded_spans in scopes.items():
-            schema = _text(b"\x1a", scope.schema_url if scope is not None else None)
-            body.append(_nested(b"\x12", _scope(scope) + b"".join(encoded_spans) + schema))
-        body.append(_text(b"\x1a", resource.schema_url))
+    for group_resource, scopes in groups:
+        body = [_resource(group_resource)]
+        for group_scope, encoded_spans in scopes:
+            schema = _text(b"\x1a", group_scope.schema_url if group_scope is not None else None)
+            body.append(_nested(b"\x12", _scope(group_scope) + b"".join(encoded_spans) + schema))
+        body.append(_text(b"\x1a", group_resource.schema_url))
         out.append(_nested(b"\x0a", b"".join(body)))
     return b"".join(out)
