@@ -1,8 +1,11 @@
 """Authorizer figures against the performance budgets (printed, never asserted by tests).
 
-* warm invocation, in-process, cached JWKS: p50 <= 0.25 ms, p99 <= 1 ms
+* warm lambda_handler (logging, audit line; tracing per TENANTKIT_TRACING, off here), cached
+  JWKS: p50 <= 1.3x pyjwt's own jwt.decode of the same token in the same run, p99 <= 1 ms;
+  straight loops here, interleaved rounds (less exposed to load drift) in bench/tracing.py
+* warm invocation p50 <= 0.25 ms (absolute, machine-dependent)
 * cold import of the handler module (init included: the JWKS fetch), from the file layout Lambda
-  imports from (``_lambda_layout``: the layers as built, without bytecode and all compiled): <= 300 ms
+  imports from (``_lambda_layout``: the layers as built, without bytecode and all compiled): <= 250 ms
 Baseline in the same run: pyjwt's own decode (signature + standard claims) of the same token.
 
 Usage: .venv/bin/python bench/authorizer.py [--iterations N]
@@ -68,10 +71,15 @@ def main() -> None:
         env = {**env, "OIDC_JWKS_URI": server.jwks_uri, "POWERTOOLS_SERVICE_NAME": "tenantkit-authorizer",
                "AWS_LAMBDA_FUNCTION_NAME": "bench-authorizer"}
         os.environ.update(env)
+        from tenantkit.observability.settings import reset_observability_settings
+
+        reset_observability_settings()  # read once per process: this one's environment just changed
 
         # Baseline: pyjwt alone, same token, same key.
         public = key.public_key()
         baseline = []
+        for _ in range(200):  # warm-up, as for the handler below
+            jwt.decode(token, public, algorithms=["RS256"], audience=API_AUDIENCE)
         for _ in range(args.iterations):
             t0 = time.perf_counter()
             jwt.decode(token, public, algorithms=["RS256"], audience=API_AUDIENCE)
@@ -88,6 +96,10 @@ def main() -> None:
             context = LocalLambdaContext(function_name="bench-authorizer")
             response = app.lambda_handler(event, context)
             assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow", response
+            for _ in range(200):  # warm-up
+                app.lambda_handler(event, context)
+            sink.seek(0)
+            sink.truncate()
             warm = []
             for _ in range(args.iterations):
                 t0 = time.perf_counter()
@@ -133,11 +145,12 @@ def main() -> None:
           f"   ratio to baseline p50 {c['p50'] / b['p50']:.2f}x")
     print(f"  lambda_handler (with Powertools context)  p50 {w['p50']:.3f} ms   p99 {w['p99']:.3f} ms"
           f"   ratio to baseline p50 {w['p50'] / b['p50']:.2f}x")
+    print(budget_line("warm lambda_handler p50 / pyjwt p50", w["p50"] / b["p50"], 1.3, "x"))
     print(budget_line("warm invocation p50", w["p50"], 0.25))
     print(budget_line("warm invocation p99", w["p99"], 1.0))
     print(f"  cold import + init, median of {args.cold_runs} runs (Lambda's file layout, bench/_lambda_layout.py)")
     for name, runs in cold.items():
-        print(budget_line(f"  {name}", statistics.median(r["import_ms"] for r in runs), 300))
+        print(budget_line(f"  {name}", statistics.median(r["import_ms"] for r in runs), 250))
     print(f"  JWKS requests during the warm loop: {jwks_requests} (1 = the init fetch only)")
     for name, runs in cold.items():
         print(f"  {name}: X-Ray SDK loaded at import: {runs[0]['xray_loaded']}; boto3: {runs[0]['boto3_loaded']}")

@@ -24,9 +24,26 @@ TEST_LOG_HASH_KEY = "test-log-hash-key"
 
 @pytest.fixture(autouse=True)
 def _session_id_hashing(monkeypatch: pytest.MonkeyPatch):
-    """Every test runs with a known log-hash key and a fresh session-id policy."""
+    """Every test runs with a known log-hash key and a fresh session-id policy.
+
+    The layer reads its observability settings once per process (a Lambda environment never
+    changes); whoever changes the environment announces it. In tests that is ``monkeypatch``:
+    its ``setenv``/``delenv`` reset the settings after each change, as the local runner does
+    when it swaps one function's environment for another's."""
     from tenantkit.observability.pseudonym import reset_session_id_policy
 
+    setenv, delenv = monkeypatch.setenv, monkeypatch.delenv
+
+    def announced_setenv(name: str, value: str, prepend: str | None = None) -> None:
+        setenv(name, value, prepend)
+        reset_session_id_policy()
+
+    def announced_delenv(name: str, raising: bool = True) -> None:
+        delenv(name, raising)
+        reset_session_id_policy()
+
+    monkeypatch.setenv = announced_setenv  # type: ignore[method-assign]
+    monkeypatch.delenv = announced_delenv  # type: ignore[method-assign]
     monkeypatch.setenv("TENANTKIT_LOG_HASH_KEY", TEST_LOG_HASH_KEY)
     monkeypatch.delenv("TENANTKIT_SESSION_ID_LOGGING", raising=False)
     reset_session_id_policy()

@@ -65,8 +65,14 @@ class Invocation:
 
 @contextlib.contextmanager
 def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """The function's environment for the block. The layer reads its observability settings once
+    per process (a Lambda environment never changes); this process hosts several functions, so
+    they are forgotten at each swap and read again under the function's own variables."""
+    from tenantkit.observability.settings import reset_observability_settings
+
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
+    reset_observability_settings()
     try:
         yield
     finally:
@@ -75,6 +81,7 @@ def patched_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = old
+        reset_observability_settings()
 
 
 class FunctionRunner:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from tenantkit.observability.settings import (
     ObservabilitySettings,
     OtelSettings,
     observability_settings,
+    reset_observability_settings,
 )
 
 BOUNDS = {TRACING_FLUSH_TIMEOUT_MS: (1.0, 2000.0), TRACING_SAMPLE_RATIO: (0.0, 1.0)}
@@ -116,5 +118,26 @@ def test_at_run_time_a_bad_export_setting_turns_tracing_off(monkeypatch):
     monkeypatch.setenv("TENANTKIT_TRACING", "otel")
     monkeypatch.setenv(TRACING_SAMPLE_RATIO, "2")
     assert observability_settings().tracing == "off"
-    monkeypatch.setenv(TRACING_SAMPLE_RATIO, "0.25")  # the accessor follows a changed environment
+    monkeypatch.setitem(os.environ, TRACING_SAMPLE_RATIO, "0.25")  # not announced (monkeypatch.setenv resets)
+    assert observability_settings().tracing == "off"  # read once per process: a later change is not seen
+    reset_observability_settings()  # ... until whoever changed the environment says so
     assert (observability_settings().tracing, observability_settings().otel.sample_ratio) == ("otel", 0.25)
+
+
+def test_settings_are_read_once_not_per_invocation(monkeypatch):
+    """The warm path never reads these variables: a handler invoked after a change still sees
+    the settings of its init (a Lambda environment does not change; the local runner resets)."""
+    from tenantkit.observability import begin_request, end_request
+
+    monkeypatch.setenv("TENANTKIT_TRACING", "off")
+    reset_observability_settings()
+    first = observability_settings()
+    monkeypatch.setitem(os.environ, "TENANTKIT_TRACING", "otel")  # not announced (monkeypatch.setenv resets)
+    begin_request(None, correlation_id="c-1")
+    try:
+        assert observability_settings() is first
+    finally:
+        end_request()
+    assert observability_settings() is first
+    reset_observability_settings()
+    assert observability_settings().tracing == "otel"

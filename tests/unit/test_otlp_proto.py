@@ -113,3 +113,40 @@ def test_values_the_sdk_encoder_writes_although_they_are_defaults():
     assert attributes["s"].HasField("string_value") and attributes["l"].HasField("array_value")
     assert math.copysign(1, attributes["d"].double_value) == -1
     assert encode_export_request([span]) == encode_spans([span]).SerializeToString()
+
+
+def _one_span(attributes: dict) -> list[ReadableSpan]:
+    capture = _Capture()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(capture)
+    provider.get_tracer("t").start_span("s", attributes=attributes).end()
+    return capture.spans
+
+
+def test_a_value_with_no_encoding_is_left_out_as_the_sdk_does_even_past_the_sdks_checks():
+    spans = _one_span({"kept": "yes"})
+    spans[0]._attributes._dict["big"] = 2**70  # past int64: only reachable by going around the SDK's checks
+    spans[0]._attributes._dict["odd"] = object()
+    assert encode_export_request(spans) == encode_spans(spans).SerializeToString()
+
+
+def test_a_batch_no_encoder_can_write_is_dropped_not_raised():
+    """Text that is not UTF-8 (a lone surrogate) has no protobuf encoding: the exporter drops that
+    batch and counts a failure; the request it was flushed from does not fail."""
+    from tenantkit.observability.otel_export import ExportSettings, OtlpHttpSpanExporter
+
+    exporter = OtlpHttpSpanExporter(ExportSettings("http://127.0.0.1:9/v1/traces", 0.1, None))
+    assert exporter.export(_one_span({"text": "\ud800"}), deadline=1e18) is False
+    assert exporter.failures == 1 and exporter.last_error == "UnicodeEncodeError"
+
+
+def test_values_equal_as_keys_but_encoded_apart_stay_apart():
+    """True == 1 and 0.0 == -0.0 as dict keys: the per-attribute memo must not hand one's bytes to the other."""
+    for first, second in ((True, 1), (1, True), (0.0, -0.0), (-0.0, 0.0), (1, 1.0)):
+        for value in (first, second):
+            spans = _one_span({"k": value})
+            assert encode_export_request(spans) == encode_spans(spans).SerializeToString()
+
+
+def test_an_empty_batch():
+    assert encode_export_request([]) == encode_spans([]).SerializeToString() == b""

@@ -15,7 +15,7 @@ from tenantkit.audit.sink import AuditSink
 from tenantkit.authorizer import FailClosedAuthorizer, load_authorizer
 from tenantkit.bff import load_bff
 from tenantkit.exceptions import ConfigurationError
-from tenantkit.observability.pseudonym import SessionIdPolicy, session_id_policy
+from tenantkit.observability.pseudonym import SessionIdPolicy, reset_session_id_policy, session_id_policy
 from tenantkit.observability.settings import (
     FALSE_VALUES,
     LOG_EVENT,
@@ -101,7 +101,8 @@ def test_after_a_failed_init_the_runtime_falls_back_to_hashing_never_to_raw(monk
     monkeypatch.setenv(SESSION_ID_LOGGING, "rawish")
     assert observability_settings().session_id_logging == "hashed"
     assert session_id_policy().apply("s_abc").startswith("h1:")
-    monkeypatch.setenv(SESSION_ID_LOGGING, "raw")  # the accessor follows a changed environment
+    monkeypatch.setenv(SESSION_ID_LOGGING, "raw")
+    reset_session_id_policy()  # settings are read once per process: a changed environment is announced
     assert session_id_policy().apply("s_abc") == "s_abc"
 
 

@@ -36,6 +36,9 @@ def headers(draw: st.DrawFn) -> str:
         parts.append(f"Sampled={draw(SAMPLED)}")
     if draw(st.booleans()):
         parts.append(f"Lineage={draw(st.text('abc0123456789:', max_size=12))}")
+    if draw(st.booleans()):  # the canonical order Lambda writes (the parser's one-regex path)
+        order = ("Root", "Parent", "Sampled", "Lineage")
+        return ";".join(sorted(parts, key=lambda part: order.index(part.split("=")[0])))
     parts = draw(st.permutations(parts))
     separator = draw(st.sampled_from([";", "; "]))
     return separator.join(parts)

@@ -14,6 +14,7 @@ would deny the caller's next request to a different route.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -174,7 +175,9 @@ def extract_bearer_token(event: Mapping[str, Any]) -> str:
         if not isinstance(headers, dict):
             raise MalformedAuthorizationHeaderError("headers are not an object")
         for name, value in headers.items():
-            if isinstance(name, str) and name.lower() == "authorization":
+            # the length first: most headers are not 13 characters long, and no other length can
+            # lower-case to "authorization" (one character lower-cases to one, or to non-ASCII)
+            if isinstance(name, str) and len(name) == 13 and name.lower() == "authorization":
                 values.extend(value if source == "multiValueHeaders" and isinstance(value, list) else [value])
     distinct = set(v if isinstance(v, str) else repr(v) for v in values)
     if not values:
@@ -218,5 +221,12 @@ def _route(event: Any) -> str:
         return "unknown"
     method, resource = event.get("httpMethod"), event.get("resource")
     if isinstance(method, str) and isinstance(resource, str):
-        return template_of(method, resource, resource=True)
+        return _resource_route(method, resource)
     return "unknown"
+
+
+@functools.lru_cache(maxsize=512)
+def _resource_route(method: str, resource: str) -> str:
+    """``template_of`` is a pure function, and an API has a handful of (method, resource) pairs:
+    each is templated once (the bound keeps a caller who invents resources from growing it)."""
+    return template_of(method, resource, resource=True)

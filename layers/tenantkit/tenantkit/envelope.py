@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tenantkit.exceptions import EnvelopeError
 from tenantkit.identifiers import ENVELOPE_ID
+from tenantkit.observability.redaction import dumps_scalars
 
 __all__ = [
     "ENVELOPE_VERSION",
@@ -79,11 +80,13 @@ class IdentityEnvelope(BaseModel):
     def to_authorizer_context(self) -> dict[str, str | int | bool]:
         """Flatten to an authorizer ``context``: no nulls, no nested values."""
         context: dict[str, str | int | bool] = {}
-        for name, value in self.model_dump().items():
+        # The validated values in field order: what model_dump() returns for these plain types
+        # (a property test holds the two equal), without its per-call serializer pass.
+        for name, value in self.__dict__.items():
             if value is None:
                 continue  # API Gateway rejects null context values; absence means None
             if name in _LIST_FIELDS:
-                context[name] = json.dumps(list(value), separators=(",", ":"))
+                context[name] = dumps_scalars(list(value))  # json.dumps(..., separators=(",", ":"))
             else:
                 context[name] = value
         return context

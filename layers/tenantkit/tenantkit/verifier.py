@@ -7,7 +7,6 @@ then claims (``iss`` and ``tid``, ``aud``, ``exp``/``nbf``/``iat``, ``oid``).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
@@ -16,6 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from tenantkit.config import TENANT_PLACEHOLDER, AuthorizerConfig
@@ -52,6 +55,13 @@ _MAX_KID_LENGTH = 256
 # pyjwt's algorithm objects do the signature maths (raw-to-DER for ECDSA included); we parse
 # each segment once ourselves so every check below raises its own error class.
 _SIGNERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECAlgorithm.SHA256)}
+# RS256 straight to `cryptography` (what RSAAlgorithm.verify calls), with its padding and hash
+# objects built once instead of per call; the key object was prepared once, at JWKS load.
+_PKCS1V15, _SHA256 = padding.PKCS1v15(), hashes.SHA256()
+# A token's header segment is the same for every token an IdP signs with one key: its decoded
+# form (a pure function of the segment) is kept, bounded. Only the decoding is skipped: every
+# header check below still runs on every token, and a segment that fails to decode is not kept.
+_MAX_CACHED_HEADERS = 64
 
 
 class IssuerPolicy:
@@ -110,6 +120,7 @@ class JwtVerifier:
         self._leeway = clock_leeway_seconds
         self._max_token_bytes = max_token_bytes
         self._clock = clock
+        self._headers: dict[str, dict[str, Any]] = {}  # header segment -> its decoded JSON object (read-only)
 
     @classmethod
     def from_config(cls, config: AuthorizerConfig, jwks_cache: JwksCache | None = None) -> JwtVerifier:
@@ -136,7 +147,11 @@ class JwtVerifier:
         if not _COMPACT_JWS.match(token):
             raise MalformedTokenError("not a compact JWS")
         header_b64, payload_b64, signature_b64 = token.split(".")
-        header = _decode_json_segment(header_b64, "header")
+        header = self._headers.get(header_b64)
+        if header is None:
+            header = _decode_json_segment(header_b64, "header")
+            if len(self._headers) < _MAX_CACHED_HEADERS:
+                self._headers[header_b64] = header
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AlgorithmNotAllowedError("alg is not allowed")
@@ -147,7 +162,7 @@ class JwtVerifier:
             raise KidMissingError("kid missing or invalid")
         key = self._jwks_cache.get_key(self._jwks_uri, kid, alg)
         signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-        if not _SIGNERS[alg].verify(signing_input, key.key, _b64decode(signature_b64, "signature")):
+        if not _signature_verifies(alg, key.key, signing_input, _b64decode(signature_b64, "signature")):
             raise InvalidSignatureError("signature does not verify")
         claims = _decode_json_segment(payload_b64, "payload")
         self._check_claims(claims)
@@ -170,6 +185,9 @@ class JwtVerifier:
         oid = _required_str(claims, "oid")
         if not _GUID_RE.match(oid):  # lowercase only: "A" and "a" must not be two principals
             raise InvalidClaimError("oid", "not a lowercase GUID")
+        for name in ("sub", "jti"):  # optional, but strings when present (RFC 7519 §4.1.2, §4.1.7; as pyjwt)
+            if name in claims and not isinstance(claims[name], str):
+                raise InvalidClaimError(name, "must be a string")
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         if "aud" not in claims:
@@ -182,9 +200,25 @@ class JwtVerifier:
             raise AudienceMismatchError("aud is not an accepted audience")
 
 
+def _signature_verifies(alg: str, key: Any, signing_input: bytes, signature: bytes) -> bool:
+    if alg == "RS256" and isinstance(key, RSAPublicKey):
+        try:
+            key.verify(signature, signing_input, _PKCS1V15, _SHA256)
+        except InvalidSignature:
+            return False
+        return True
+    return _SIGNERS[alg].verify(signing_input, key, signature)
+
+
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64decode(segment: str, part: str) -> bytes:
+    """``base64.urlsafe_b64decode`` of the padded segment, without its per-call wrapping: the
+    segment is ASCII base64url already (the compact-JWS check ran first)."""
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
+        return binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD))
     except (binascii.Error, ValueError):
         raise MalformedTokenError(f"{part} is not base64url") from None
 
@@ -192,7 +226,7 @@ def _b64decode(segment: str, part: str) -> bytes:
 def _decode_json_segment(segment: str, part: str) -> dict[str, Any]:
     try:
         # RFC 7515 §5.2: UTF-8 only (json.loads on bytes would also sniff UTF-16/32 and skip a BOM)
-        value = json.loads(_b64decode(segment, part).decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        value = _JSON_DECODER.decode(_b64decode(segment, part).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than the decoder allows
         raise MalformedTokenError(f"{part} is not JSON") from None
     if not isinstance(value, dict):
@@ -207,6 +241,10 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise MalformedTokenError("duplicate JSON member")  # RFC 7515 §4 / RFC 7519 §4: ambiguous, refuse
         result[key] = value
     return result
+
+
+# json.loads(text, object_pairs_hook=...) builds this decoder on every call.
+_JSON_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
 
 
 def _required_str(claims: dict[str, Any], name: str) -> str:

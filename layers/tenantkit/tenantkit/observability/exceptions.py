@@ -7,6 +7,7 @@ from tenantkit.exceptions import TenantkitError
 __all__ = [
     "CollectorTimeoutError",
     "ForbiddenDimensionError",
+    "SpanValueUnsupportedError",
     "UnknownLogFieldError",
 ]
 
@@ -29,3 +30,11 @@ class CollectorTimeoutError(TenantkitError, TimeoutError):
     Caught by the exporter: those spans are dropped, the request itself never fails."""
 
     reason = "trace_export_timeout"
+
+
+class SpanValueUnsupportedError(TenantkitError, ValueError):
+    """A span attribute value the hand-written OTLP encoder does not write (an int past int64).
+
+    Caught inside the encoder: that batch is encoded by opentelemetry's own encoder instead."""
+
+    reason = "span_value_unsupported"

@@ -13,6 +13,7 @@ text may hold a token, so it never reaches a span.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -114,11 +115,22 @@ def inbound_context(event: Any) -> context_api.Context | None:
     return None
 
 
+_CANONICAL_XRAY_HEADER = re.compile(
+    r"Root=1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24});Parent=([0-9a-fA-F]{16});Sampled=([01])\Z")
+
+
 def parse_xray_header(header: str) -> tuple[int, int, bool] | None:
     """``(trace id, parent id, sampled)`` of an X-Ray trace header (``Root=1-<8 hex>-<24 hex>;
     Parent=<16 hex>;Sampled=0|1``), read exactly as the AWS X-Ray propagator reads it (a property
     test holds the two equal) at a fraction of its cost: this runs on every invocation. None when
     it names no valid parent."""
+    canonical = _CANONICAL_XRAY_HEADER.match(header)
+    if canonical is not None:  # the form Lambda sets: one regex instead of the general loop
+        root_time, root_rest, parent, flag = canonical.groups()
+        trace_id, span_id = int(root_time + root_rest, 16), int(parent, 16)
+        if trace_id and span_id:
+            return trace_id, span_id, flag == "1"
+        return None
     trace_id = span_id = 0
     sampled = False
     try:
@@ -177,10 +189,17 @@ def handler_attributes() -> dict[str, Any]:
         # template, e.g. {proxy+}; the BFF's turned client text into placeholders), so it is
         # re-templated as one: idempotent, and the one normalizer (tenantkit.paths) stays the only
         # judge of what may reach a span
-        values["http.route"] = template_of(method, path, resource=True).partition(" ")[2]
+        values["http.route"] = _span_route(method, path)
     if state.status is not None:
         values["http.response.status_code"] = state.status
     return {k: v for k, v in values.items() if v is not None}
+
+
+@functools.lru_cache(maxsize=512)
+def _span_route(method: str, path: str) -> str:
+    """``template_of`` is a pure function and an API has a handful of routes: each is templated
+    once (bounded: a caller inventing paths cannot grow it)."""
+    return template_of(method, path, resource=True).partition(" ")[2]
 
 
 def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:

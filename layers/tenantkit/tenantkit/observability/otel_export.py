@@ -89,7 +89,10 @@ class OtlpHttpSpanExporter:
         self._last_warning = 0.0
 
     def export(self, spans: Sequence[ReadableSpan], deadline: float) -> bool:
-        body = encode_export_request(spans)
+        try:
+            body = encode_export_request(spans)
+        except Exception as error:  # a value no encoder writes (text that is not UTF-8): drop the batch
+            return self._failed(type(error).__name__)
         headers = {"Content-Type": "application/x-protobuf", "Content-Length": str(len(body))}
         if self.settings.sigv4_region:
             headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)

@@ -1,8 +1,8 @@
 """A pipelined HTTP/1.1 POST connection for OTLP export, every socket operation under a deadline.
 
-``send`` writes one request and returns; answers are read when they have arrived (a
-non-blocking drain at the next send) or, with too many unanswered, by waiting for the oldest
-until the deadline. HTTP/1.1 lets a client send the next request before reading the previous
+``send`` writes one request and returns; answers are read once ``max_in_flight`` are
+outstanding (every answer that has arrived, waiting for the oldest until the deadline if it has
+not), or by ``collect`` (tests, shutdown). HTTP/1.1 lets a client send the next request before reading the previous
 answer (pipelining); collectors answer them in order. So an invocation never waits for the
 collector's round trip unless the collector falls ``max_in_flight`` answers behind.
 """
@@ -26,15 +26,19 @@ class PipelinedHttpConnection:
     def __init__(self, host: str, port: int, path: str, *, https: bool, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.host, self.port, self.path, self.https = host, port, path, https
         self.max_in_flight = max_in_flight
+        self._request_line = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}"
         self._sock: socket.socket | None = None
         self._buffer = b""
         self.in_flight = 0
 
     def post(self, body: bytes, headers: dict[str, str], deadline: float) -> list[int]:
         """Send one request; return the statuses of the earlier requests answered meanwhile."""
-        statuses = self.collect(deadline, wait_for=max(0, self.in_flight - self.max_in_flight + 1))
+        # Answers are read once max_in_flight are outstanding (all that have arrived, the oldest
+        # waited for): a drain at every send would cost a select and a recv per request.
+        statuses = self.collect(deadline, wait_for=self.in_flight - self.max_in_flight + 1) \
+            if self.in_flight >= self.max_in_flight else []
         sock = self._connect(deadline)
-        lines = [f"POST {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines = [self._request_line]
         lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
         _bound(sock, deadline)
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)

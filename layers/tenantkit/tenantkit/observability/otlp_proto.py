@@ -1,14 +1,16 @@
-"""The OTLP/HTTP trace payload (``ExportTraceServiceRequest``, protobuf wire format) written directly.
+"""The OTLP ``ExportTraceServiceRequest`` of a batch of spans, written straight in protobuf wire format.
 
-The SDK's encoder (opentelemetry-exporter-otlp-proto-common) builds the payload from the
-generated ``opentelemetry.proto`` classes, whose import loads the protobuf runtime and builds
-its descriptor pool: about 50 modules, paid by the first traced invocation of every function.
-What an export needs is one message shape written once per flush, so it is written here with
-the five wire-format rules it uses. The messages are the same as the SDK encoder's, field for
-field (grouping by resource then instrumentation scope, the span flags, the attribute values,
-what is left out when unset): ``tests/unit/test_otlp_proto.py`` decodes both with
-opentelemetry-proto and holds them equal for generated spans. Field numbers are those of
-``opentelemetry/proto/{collector/trace,trace,common,resource}/v1/*.proto``.
+``opentelemetry-exporter-otlp-proto-common``'s ``encode_spans`` builds one protobuf message
+object per span, attribute and value, then serializes them: on the sampled request path that
+was the largest single cost of tracing. This writes the same bytes directly (fields in number
+order, proto3 defaults left out, as protobuf serializes), with the resource and scope encoded
+once per pipeline, and without loading the protobuf runtime (about 50 modules the first traced
+invocation would otherwise pay; the TracingLayer does not ship it). A property test holds the
+output byte-equal to ``encode_spans(spans).SerializePartialToString()`` over generated spans. As
+that encoder does, an attribute whose value has no encoding (an int past int64, an unknown type)
+is left out and the rest of the span is written.
+
+Field numbers: opentelemetry/proto/{collector/trace,trace,resource,common}/v1/*.proto.
 """
 
 from __future__ import annotations
@@ -17,139 +19,203 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tenantkit.observability.exceptions import SpanValueUnsupportedError
+
 __all__ = ["encode_export_request"]
 
-# Span.flags bits (SpanFlags): whether the parent is known to be remote, and whether it is.
-_HAS_IS_REMOTE = 0x100
-_IS_REMOTE = 0x200
-_VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
+_SPAN_KINDS = {"INTERNAL": 1, "SERVER": 2, "CLIENT": 3, "PRODUCER": 4, "CONSUMER": 5}
+_HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200  # SpanFlags masks
+_DOUBLE, _FIXED64, _FIXED32 = struct.Struct("<d"), struct.Struct("<Q"), struct.Struct("<I")
+_SMALL = [bytes([i]) for i in range(128)]
 
 
 def _varint(value: int) -> bytes:
-    if value < 0:  # int64: two's complement, always ten bytes
-        value += 1 << 64
-    if value < 0x80:
-        return bytes((value,))
+    if 0 <= value < 128:
+        return _SMALL[value]
+    value &= 0xFFFFFFFFFFFFFFFF  # int64: two's complement, ten bytes for a negative number
     out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
         value >>= 7
     out.append(value)
     return bytes(out)
 
 
-def _tag(field: int, wire_type: int) -> bytes:
-    return _varint(field << 3 | wire_type)
+def _nested(tag: bytes, payload: bytes) -> bytes:
+    size = len(payload)
+    return tag + (_SMALL[size] if size < 128 else _varint(size)) + payload
 
 
-def _bytes_field(field: int, payload: bytes) -> bytes:
-    return _tag(field, _LENGTH) + _varint(len(payload)) + payload
-
-
-def _string(field: int, value: str | None) -> bytes:
-    """A proto3 string: left out when empty or unset."""
-    return _bytes_field(field, value.encode()) if value else b""
-
-
-def _uint(field: int, value: int | None) -> bytes:
-    return _tag(field, _VARINT) + _varint(value) if value else b""
-
-
-def _fixed64(field: int, value: int | None) -> bytes:
-    return _tag(field, _FIXED64) + struct.pack("<Q", value) if value else b""
+def _text(tag: bytes, value: str | None) -> bytes:
+    if not value:
+        return b""
+    data = value.encode("utf-8")
+    return tag + _varint(len(data)) + data
 
 
 def _any_value(value: Any) -> bytes:
-    """``AnyValue``: one of its fields, always written when set (a oneof has presence), even 0 or ""."""
+    """AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7 (a oneof: always written)."""
     if value is None:
         return b""
     if isinstance(value, bool):
-        return _tag(2, _VARINT) + (b"\x01" if value else b"\x00")
+        return b"\x10\x01" if value else b"\x10\x00"
     if isinstance(value, str):
-        return _bytes_field(1, value.encode())
+        data = value.encode("utf-8")
+        return b"\x0a" + _varint(len(data)) + data
     if isinstance(value, int):
-        if not -(1 << 63) <= value < 1 << 63:
-            raise OverflowError("int attribute outside int64")
-        return _tag(3, _VARINT) + _varint(value)
+        if not -(1 << 63) <= value < (1 << 63):
+            raise SpanValueUnsupportedError("int64 overflow")
+        return b"\x18" + _varint(value)
     if isinstance(value, float):
-        return _tag(4, _FIXED64) + struct.pack("<d", value)
+        return b"\x21" + _DOUBLE.pack(value)
     if isinstance(value, bytes):
-        return _bytes_field(7, value)
+        return b"\x3a" + _varint(len(value)) + value
     if isinstance(value, Sequence):
-        return _bytes_field(5, b"".join(_bytes_field(1, _any_value(item)) for item in value))
+        return _nested(b"\x2a", b"".join(_nested(b"\x0a", _any_value(item)) for item in value))
     if isinstance(value, Mapping):
-        return _bytes_field(6, b"".join(_bytes_field(1, _key_value(str(k), v)) for k, v in value.items()))
-    raise TypeError(f"attribute value of type {type(value).__name__} cannot be encoded")
+        return _nested(b"\x32", b"".join(_nested(b"\x0a", _key_value(str(k), v)) for k, v in value.items()))
+    raise SpanValueUnsupportedError(type(value).__name__)
 
 
 def _key_value(key: str, value: Any) -> bytes:
-    return _string(1, key) + _bytes_field(2, _any_value(value))
+    """A KeyValue message's body: key 1, value 2 (the value message is always set)."""
+    return _text(b"\x0a", key) + _nested(b"\x12", _any_value(value))
 
 
-def _attributes(field: int, attributes: Mapping[str, Any] | None) -> bytes:
+# Most attributes repeat from request to request (tenant, app, route, method, outcome, status): an
+# encoded KeyValue is kept per (key, type, value), bounded. The type is part of the key because
+# True == 1 as dict keys, and they encode differently; floats are never kept (0.0 == -0.0, and a
+# NaN never finds itself).
+_MAX_KEPT_ATTRIBUTES = 4096
+_kept_attributes: dict[tuple[str, type, Any], bytes] = {}
+_KEPT_KINDS = (str, bool, int)
+
+
+def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
+    """A repeated KeyValue field."""
+    if not attributes:
+        return b""
     parts = []
-    for key, value in (attributes or {}).items():
-        try:
-            parts.append(_bytes_field(field, _key_value(key, value)))
-        except (TypeError, ValueError, OverflowError):  # as the SDK encoder: the attribute is left out
+    for key, value in attributes.items():
+        kind = type(value)
+        if kind not in _KEPT_KINDS:
+            try:
+                parts.append(_nested(tag, _key_value(key, value)))
+            except SpanValueUnsupportedError:  # as encode_spans: this attribute is left out
+                pass
             continue
+        memo = (key, kind, value)
+        encoded = _kept_attributes.get(memo)
+        if encoded is None:
+            try:
+                encoded = _key_value(key, value)
+            except SpanValueUnsupportedError:  # as encode_spans: this attribute is left out
+                continue
+            if len(_kept_attributes) < _MAX_KEPT_ATTRIBUTES:
+                _kept_attributes[memo] = encoded
+        parts.append(_nested(tag, encoded))
     return b"".join(parts)
 
 
-def _span_flags(parent: Any) -> int:
-    return _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
+def _flags(parent: Any) -> bytes:
+    flags = _HAS_IS_REMOTE | (_IS_REMOTE if parent is not None and parent.is_remote else 0)
+    return b"\x85\x01" + _FIXED32.pack(flags)  # field 16, fixed32
 
 
 def _span(span: Any) -> bytes:
     context = span.get_span_context()
     parent = span.parent
     trace_state = ",".join(f"{k}={v}" for k, v in context.trace_state.items()) if context.trace_state else ""
+    status = span.status
     parts = [
-        _bytes_field(1, context.trace_id.to_bytes(16, "big")),
-        _bytes_field(2, context.span_id.to_bytes(8, "big")),
-        _string(3, trace_state),
-        _bytes_field(4, parent.span_id.to_bytes(8, "big")) if parent else b"",
-        _string(5, span.name),
-        _uint(6, span.kind.value + 1),  # SpanKind INTERNAL..CONSUMER = 0..4, SPAN_KIND_* = 1..5
-        _fixed64(7, span.start_time),
-        _fixed64(8, span.end_time),
-        _attributes(9, span.attributes),
-        _uint(10, span.dropped_attributes),
+        b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
+        b"\x12\x08" + context.span_id.to_bytes(8, "big"),
+        _text(b"\x1a", trace_state),
+        b"\x22\x08" + parent.span_id.to_bytes(8, "big") if parent else b"",
+        _text(b"\x2a", span.name),
+        b"\x30" + _varint(_SPAN_KINDS[span.kind.name]),
+        b"\x39" + _FIXED64.pack(span.start_time) if span.start_time else b"",
+        b"\x41" + _FIXED64.pack(span.end_time) if span.end_time else b"",
+        _attributes(b"\x4a", span.attributes),
+        b"\x50" + _varint(span.dropped_attributes) if span.dropped_attributes else b"",
     ]
-    for event in span.events:
-        parts.append(_bytes_field(11, _fixed64(1, event.timestamp) + _string(2, event.name)
-                                  + _attributes(3, event.attributes) + _uint(4, event.dropped_attributes)))
-    parts.append(_uint(12, span.dropped_events))
-    for link in span.links:
-        parts.append(_bytes_field(13, _bytes_field(1, link.context.trace_id.to_bytes(16, "big"))
-                                  + _bytes_field(2, link.context.span_id.to_bytes(8, "big"))
-                                  + _attributes(4, link.attributes) + _uint(5, link.dropped_attributes)
-                                  + _tag(6, _FIXED32) + struct.pack("<I", _span_flags(link.context))))
-    parts.append(_uint(14, span.dropped_links))
-    if span.status is not None:
-        parts.append(_bytes_field(15, _string(2, span.status.description) + _uint(3, span.status.status_code.value)))
-    parts.append(_tag(16, _FIXED32) + struct.pack("<I", _span_flags(parent)))
+    for event in span.events or ():
+        parts.append(_nested(b"\x5a", b"".join([
+            b"\x09" + _FIXED64.pack(event.timestamp) if event.timestamp else b"",
+            _text(b"\x12", event.name),
+            _attributes(b"\x1a", event.attributes),
+            b"\x20" + _varint(event.dropped_attributes) if event.dropped_attributes else b"",
+        ])))
+    if span.dropped_events:
+        parts.append(b"\x60" + _varint(span.dropped_events))
+    for link in span.links or ():
+        parts.append(_nested(b"\x6a", b"".join([
+            b"\x0a\x10" + link.context.trace_id.to_bytes(16, "big"),
+            b"\x12\x08" + link.context.span_id.to_bytes(8, "big"),
+            _attributes(b"\x22", link.attributes),
+            b"\x28" + _varint(link.dropped_attributes) if link.dropped_attributes else b"",
+            b"\x35" + _FIXED32.pack(_HAS_IS_REMOTE | (_IS_REMOTE if link.context.is_remote else 0)),
+        ])))
+    if span.dropped_links:
+        parts.append(b"\x70" + _varint(span.dropped_links))
+    if status is not None:  # Status: message 2, code 3
+        code = status.status_code.value
+        parts.append(_nested(b"\x7a", _text(b"\x12", status.description) + (b"\x18" + _varint(code) if code else b"")))
+    parts.append(_flags(parent))
     return b"".join(parts)
 
 
+# Resource and scope hashes serialize their attributes (Resource.__hash__ dumps them as JSON):
+# the encodings are kept by object identity instead, the object held alongside so its id stays its own.
+_resources: dict[int, tuple[Any, bytes]] = {}
+_scopes: dict[int, tuple[Any, bytes]] = {}
+
+
+def _resource(resource: Any) -> bytes:
+    """ResourceSpans.resource (field 1), encoded once per resource object."""
+    kept = _resources.get(id(resource))
+    if kept is not None and kept[0] is resource:
+        return kept[1]
+    encoded = _nested(b"\x0a", _attributes(b"\x0a", resource.attributes))
+    if len(_resources) < 64:
+        _resources[id(resource)] = (resource, encoded)
+    return encoded
+
+
 def _scope(scope: Any) -> bytes:
-    if scope is None:
-        return b""
-    return _string(1, scope.name) + _string(2, scope.version) + _attributes(3, scope.attributes)
+    """ScopeSpans.scope (field 1): name 1, version 2, attributes 3; encoded once per scope object."""
+    kept = _scopes.get(id(scope))
+    if kept is not None and kept[0] is scope:
+        return kept[1]
+    body = b"" if scope is None else \
+        _text(b"\x0a", scope.name) + _text(b"\x12", scope.version) + _attributes(b"\x1a", scope.attributes)
+    encoded = _nested(b"\x0a", body)
+    if len(_scopes) < 64:
+        _scopes[id(scope)] = (scope, encoded)
+    return encoded
 
 
 def encode_export_request(spans: Sequence[Any]) -> bytes:
-    """The serialized ``ExportTraceServiceRequest`` of ``spans`` (SDK ``ReadableSpan``s)."""
-    grouped: dict[Any, dict[Any, list[bytes]]] = {}
-    for span in spans:
-        grouped.setdefault(span.resource, {}).setdefault(span.instrumentation_scope or None, []).append(_span(span))
-    request = []
-    for resource, scopes in grouped.items():
-        scope_spans = b"".join(
-            _bytes_field(2, _bytes_field(1, _scope(scope)) + b"".join(_bytes_field(2, s) for s in encoded)
-                         + _string(3, scope.schema_url if scope else None))
-            for scope, encoded in scopes.items())
-        resource_spans = (_bytes_field(1, _attributes(1, resource.attributes)) + scope_spans
-                          + _string(3, resource.schema_url))
-        request.append(_bytes_field(1, resource_spans))
-    return b"".join(request)
+    """``encode_spans(spans).SerializePartialToString()``: the serialized ``ExportTraceServiceRequest``."""
+    if not spans:
+        return b""
+    encoded = [_nested(b"\x12", _span(span)) for span in spans]
+    resource, scope = spans[0].resource, spans[0].instrumentation_scope or None
+    groups: list[tuple[Any, list[tuple[Any, list[bytes]]]]]
+    if all(span.resource is resource and (span.instrumentation_scope or None) is scope for span in spans):
+        groups = [(resource, [(scope, encoded)])]  # one provider, one tracer: nothing to hash
+    else:  # grouped as encode_spans groups them: by equal resource, then by equal scope
+        by_resource: dict[Any, dict[Any, list[bytes]]] = {}
+        for span, span_bytes in zip(spans, encoded, strict=True):
+            by_resource.setdefault(span.resource, {}).setdefault(span.instrumentation_scope or None, []) \
+                .append(span_bytes)
+        groups = [(group, list(scopes.items())) for group, scopes in by_resource.items()]
+    out = []
+    for group_resource, scopes in groups:
+        body = [_resource(group_resource)]
+        for group_scope, encoded_spans in scopes:
+            schema = _text(b"\x1a", group_scope.schema_url if group_scope is not None else None)
+            body.append(_nested(b"\x12", _scope(group_scope) + b"".join(encoded_spans) + schema))
+        body.append(_text(b"\x1a", group_resource.schema_url))
+        out.append(_nested(b"\x0a", b"".join(body)))
+    return b"".join(out)

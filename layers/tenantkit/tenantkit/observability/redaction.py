@@ -128,8 +128,9 @@ def _folded(text: str) -> str:
 
 
 def _triggered_plain(lowered: str) -> bool:
-    if any(word in lowered for word in _TRIGGER_WORDS):
-        return True
+    for word in _TRIGGER_WORDS:  # a loop, not any(<generator>): this runs for every line
+        if word in lowered:
+            return True
     return "token" in lowered and _TOKEN_ASSIGNMENT.search(lowered) is not None
 
 
@@ -196,6 +197,25 @@ def dumps_redacted(record: dict[str, Any]) -> str:
     return json.dumps(redact(record), default=str, separators=(",", ":"))
 
 
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps(value, separators=(",", ":")) builds this C encoder on every call; built once here it
+# writes the same bytes (the same function, the same options) with no per-call setup.
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE_FLAT = _C_ENCODER(None, _not_serializable, json.encoder.encode_basestring_ascii, None, ":", ",",
+                          False, False, True) if _C_ENCODER is not None else None
+
+
+def dumps_scalars(value: dict[str, Any] | list[Any]) -> str:
+    """``json.dumps(value, separators=(",", ":"))`` for a flat dict (str keys) or list of scalars
+    (no circular-reference check: nothing flat can hold itself)."""
+    if _ENCODE_FLAT is None:
+        return json.dumps(value, separators=(",", ":"))
+    return "".join(_ENCODE_FLAT(value, 0))
+
+
 _SCALARS = (str, int, float, bool, type(None))
 _clean_key_sets: dict[tuple[Any, ...], bool] = {}
 
@@ -218,9 +238,29 @@ def dumps_flat_record(record: dict[str, Any]) -> str:
             _clean_key_sets[keys] = clean
     if clean and all(type(value) in _SCALARS for value in record.values()):
         if not _triggered("\n".join([value for value in record.values() if type(value) is str])):
-            return json.dumps(record, separators=(",", ":"))  # ASCII-escaped, as dumps_redacted writes
+            return dumps_scalars(record)  # json.dumps(record, separators=(",", ":")): ASCII, as dumps_redacted writes
         return json.dumps(redact(record), default=str, separators=(",", ":"))
     return dumps_redacted(record)
+
+
+def flat_keys_clean(keys: tuple[str, ...]) -> bool:
+    """Whether ``dumps_flat_record`` treats this key set as clean: no key is sensitive, none
+    triggers a text rule (so for scalar values only the string values could change)."""
+    return not any(is_sensitive_key(key) or (isinstance(key, str) and _triggered(key)) for key in keys)
+
+
+def is_text_clean(text: str | None) -> bool:
+    """Whether ``redact_text`` leaves ``text`` as it is for certain (no rule could fire on it)."""
+    return text is None or not _triggered(text)
+
+
+def dumps_clean_flat(record: dict[str, Any]) -> str:
+    """``dumps_flat_record(record)`` for a record the caller knows is flat, of scalar values,
+    and whose key set ``flat_keys_clean`` admits (an audit record: a closed, validated schema):
+    the same gate on the string values and the same line, without re-deriving what is known."""
+    if not _triggered("\n".join([value for value in record.values() if type(value) is str])):
+        return dumps_scalars(record)
+    return json.dumps(redact(record), default=str, separators=(",", ":"))
 
 
 def _apply_rules(text: str) -> str:

@@ -6,9 +6,10 @@ Each function's loader calls it at init (``load_authorizer``, ``load_bff``,
 ``AuditSink.from_env``, ``CompactionConfig.from_env``), so a typo fails there: the authorizer
 closed (401), the BFF with 503, the asynchronous functions with an init error.
 
-At run time :func:`observability_settings` returns the parsed object: read once per
-invocation, and re-parsed only when a variable changed (the local runner hosts several
-functions in one process, each with its own environment). A container whose init already
+At run time :func:`observability_settings` returns the parsed object, read once per process
+(at init) and kept: no invocation reads these variables again. Whoever changes the environment
+of a running process (tests; the local runner, which hosts several functions in one process,
+each with its own environment) calls :func:`reset_observability_settings`. A container whose init already
 failed closed still has to log that it did: there, the accessor falls back to the safe values
 (``hashed``, no event logging).
 
@@ -31,7 +32,6 @@ from urllib.parse import urlsplit
 
 from tenantkit.config import env_number
 from tenantkit.exceptions import ConfigurationError
-from tenantkit.observability.state import RequestState, current_state
 
 __all__ = [
     "FALSE_VALUES",
@@ -198,36 +198,28 @@ def env_choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> s
     return raw
 
 
-_cache: dict[str, tuple[tuple[str | None, ...], ObservabilitySettings]] = {}
-_per_request: dict[str, tuple[RequestState, ObservabilitySettings]] = {}
+_cache: dict[str, ObservabilitySettings] = {}
 
 
 def observability_settings() -> ObservabilitySettings:
-    """The settings of the current environment.
+    """The settings of this process, read from the environment on first use and kept.
 
-    Inside an observed invocation the environment is read once, on first use, and reused by
-    every log line of that invocation (the Lambda environment does not change mid-request);
-    outside one (init, scripts, tests) it is read on each call and parsed only when it changed."""
-    state = current_state()
-    if state is None:
-        return _from_environment()
-    cached = _per_request.get("settings")
-    if cached is None or cached[0] is not state:
-        cached = _per_request["settings"] = (state, _from_environment())
-    return cached[1]
+    First use is the function's init (the loaders and ``get_logger`` read them), and the Lambda
+    environment does not change after it, so no invocation reads the environment for them again.
+    Code that does change the environment in one process (tests, the local runner hosting several
+    functions) calls :func:`reset_observability_settings` after the change."""
+    settings = _cache.get("settings")
+    if settings is None:
+        settings = _cache["settings"] = _from_environment()
+    return settings
 
 
 def reset_observability_settings() -> None:
-    """Forget the settings read for the current invocation (tests change the environment mid-request)."""
-    _per_request.clear()
+    """Forget the settings read so far: the next use reads the environment again."""
     _cache.clear()
 
 
 def _from_environment() -> ObservabilitySettings:
-    snapshot = tuple(os.environ.get(name) for name in VARIABLES)
-    cached = _cache.get("settings")
-    if cached is not None and cached[0] == snapshot:
-        return cached[1]
     try:
         settings = ObservabilitySettings.from_env()
     except ConfigurationError:
@@ -235,7 +227,6 @@ def _from_environment() -> ObservabilitySettings:
         key = os.environ.get(LOG_HASH_KEY, "")
         settings = ObservabilitySettings(service_name=os.environ.get(SERVICE_NAME, "").strip() or "tenantkit",
                                          tracing="off", log_hash_key=key.encode() if key else None)
-    _cache["settings"] = (snapshot, settings)
     return settings
 
 

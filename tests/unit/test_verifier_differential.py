@@ -1,0 +1,272 @@
+"""Differential test: JwtVerifier against pyjwt's own ``jwt.decode`` over generated and mutated tokens.
+
+The verifier parses each segment itself, verifies with keys prepared once at JWKS load and runs
+its own header and claim checks (so each failure has its own error class), instead of calling
+``jwt.decode``. This property holds it to pyjwt: over tokens built and then mutated (alg ``none``,
+HS256 signed with the public key, kid confusion, broken base64 and padding, duplicate members,
+claims of the wrong type, ``crit``, oversized tokens ...), the verifier accepts exactly when
+
+* ``jwt.decode`` with the same settings (the key the token's ``kid`` names in the same JWKS, the
+  same algorithms, audiences and leeway, ``exp`` required) accepts, and
+* the stricter rules the project adds on top hold (docs/architecture.md, token verification):
+  a compact JWS of base64url characters within the size cap, no duplicate JSON member, no
+  ``crit``, a string ``kid`` of at most 256 characters whose key fits ``alg``, NumericDate times
+  that are JSON numbers, ``tid`` a GUID matching the issuer, ``oid`` a lowercase GUID;
+
+and when both accept, the claims are the same. So the verifier is never more lenient than pyjwt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+from jwt.algorithms import ECAlgorithm, HMACAlgorithm, RSAAlgorithm
+
+from support.fakes import StaticFetcher
+from support.tokens import (
+    ACME_TID,
+    API_AUDIENCE,
+    GLOBEX_TID,
+    V1_ISSUER_TEMPLATE,
+    V2_ISSUER_TEMPLATE,
+    b64url,
+    ec_key,
+    entra_claims,
+    jwk_for,
+    jwks_document,
+    rsa_key,
+)
+from tenantkit.exceptions import TokenRejectedError
+from tenantkit.jwks import JwksCache
+from tenantkit.verifier import JwtVerifier
+
+RSA_KID, EC_KID, OTHER_KID = "rsa-kid", "ec-kid", "unknown-kid"
+AUDIENCES = (API_AUDIENCE, "api://tenantkit")
+ISSUERS = (V2_ISSUER_TEMPLATE, V1_ISSUER_TEMPLATE)
+ALGORITHMS = ("RS256", "ES256")
+LEEWAY = 60
+MAX_TOKEN_BYTES = 8192
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\Z")
+PUBLIC_KEYS = {RSA_KID: rsa_key().public_key(), EC_KID: ec_key().public_key()}
+KEY_TYPE = {RSA_KID: "RS256", EC_KID: "ES256"}
+SIGNERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECAlgorithm.SHA256),
+           "RS384": RSAAlgorithm(RSAAlgorithm.SHA384), "HS256": HMACAlgorithm(HMACAlgorithm.SHA256)}
+FAR = 86_400  # times a day away from every boundary: both sides read their own clock
+
+
+def make_verifier() -> JwtVerifier:
+    document = jwks_document(jwk_for(rsa_key(), RSA_KID), jwk_for(ec_key(), EC_KID))
+    return JwtVerifier(issuers=ISSUERS, audiences=AUDIENCES, jwks_uri="https://idp.invalid/keys",
+                       jwks_cache=JwksCache(fetcher=StaticFetcher(document)), algorithms=ALGORITHMS,
+                       clock_leeway_seconds=LEEWAY, max_token_bytes=MAX_TOKEN_BYTES)
+
+
+VERIFIER = make_verifier()
+
+
+# --- the reference: pyjwt, plus the project's stricter rules, written out independently ----------
+
+def _loads_strict(segment: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len({key for key, _ in pairs}) != len(pairs):
+            raise ValueError("duplicate member")
+        return dict(pairs)
+
+    raw = jwt.utils.base64url_decode(segment)
+    return json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
+
+
+def _numeric_date(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _issuer_matches(iss: Any, tid: str) -> bool:
+    return isinstance(iss, str) and iss in {template.replace("{tenantid}", tid) for template in ISSUERS}
+
+
+def project_rules_hold(token: str) -> bool:
+    if not token or len(token) > MAX_TOKEN_BYTES or not COMPACT.match(token):
+        return False
+    header_b64, payload_b64, _ = token.split(".")
+    try:
+        header, claims = _loads_strict(header_b64), _loads_strict(payload_b64)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    if not isinstance(header, dict) or not isinstance(claims, dict) or "crit" in header:
+        return False
+    kid, alg = header.get("kid"), header.get("alg")
+    if not isinstance(kid, str) or not 0 < len(kid) <= 256 or KEY_TYPE.get(kid) != alg:
+        return False
+    tid, oid = claims.get("tid"), claims.get("oid")
+    if not isinstance(tid, str) or not GUID.match(tid) or not _issuer_matches(claims.get("iss"), tid):
+        return False
+    if not isinstance(oid, str) or not GUID.match(oid):
+        return False
+    return all(_numeric_date(claims[name]) for name in ("exp", "nbf", "iat") if name in claims)
+
+
+def pyjwt_claims(token: str) -> dict[str, Any] | None:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = PUBLIC_KEYS.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            return None
+        return jwt.decode(token, key, algorithms=list(ALGORITHMS), audience=list(AUDIENCES), leeway=LEEWAY,
+                          options={"require": ["exp"]})
+    except (jwt.PyJWTError, TypeError):  # TypeError: pyjwt refusing a key of the wrong type for alg
+        return None
+
+
+def fast_claims(token: str) -> dict[str, Any] | None:
+    try:
+        return VERIFIER.verify(token)
+    except TokenRejectedError:
+        return None
+
+
+# --- generated tokens ------------------------------------------------------------------------------
+
+JSON_ODD = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                     st.text(max_size=12), st.lists(st.text(max_size=5), max_size=2), st.just({"a": 1}))
+GUIDS = st.sampled_from([ACME_TID, GLOBEX_TID, ACME_TID.upper(), ACME_TID + "\n", "not-a-guid", ""])
+
+
+def claim_values(now: int) -> dict[str, st.SearchStrategy[Any]]:
+    times = st.one_of(st.sampled_from([now - FAR, now + FAR, float(now + FAR), now - FAR + 0.5, str(now + FAR),
+                                       True, 2**64, float("inf")]), JSON_ODD)
+    return {
+        "aud": st.one_of(st.sampled_from([API_AUDIENCE, "api://tenantkit", "api://other", [API_AUDIENCE],
+                                          ["api://other", API_AUDIENCE], [], ["api://other"], [API_AUDIENCE, 1]]),
+                         JSON_ODD),
+        "iss": st.one_of(st.sampled_from([V2_ISSUER_TEMPLATE.replace("{tenantid}", ACME_TID),
+                                          V1_ISSUER_TEMPLATE.replace("{tenantid}", ACME_TID),
+                                          V2_ISSUER_TEMPLATE.replace("{tenantid}", GLOBEX_TID),
+                                          "https://evil.example/v2.0"]), JSON_ODD),
+        "tid": st.one_of(GUIDS, JSON_ODD), "oid": st.one_of(GUIDS, JSON_ODD),
+        "exp": times, "nbf": times, "iat": times,
+        "sub": st.one_of(st.just("s-alice"), JSON_ODD), "jti": st.one_of(st.just("id-1"), JSON_ODD),
+    }
+
+
+@st.composite
+def tokens(draw: Any) -> str:
+    """Half the tokens are well formed and signed right (one claim in two of those is off); the
+    other half also get a hostile header, signature or encoding."""
+    now = int(time.time())
+    hostile = draw(st.booleans())
+    claims: dict[str, Any] = entra_claims(now=now)
+    claims["exp"] = now + FAR
+    values = claim_values(now)
+    off = draw(st.sets(st.sampled_from(sorted(values)), max_size=3)) if hostile else \
+        draw(st.sets(st.sampled_from(sorted(values)), max_size=1)) if draw(st.booleans()) else set()
+    for name in off:
+        if draw(st.integers(0, 3)) == 0:
+            claims.pop(name, None)
+        else:
+            claims[name] = draw(values[name])
+    alg = draw(st.sampled_from(["RS256", "ES256", "HS256", "none", "RS384", "rs256"])) if hostile \
+        else draw(st.sampled_from(["RS256", "ES256"]))
+    kid = draw(st.one_of(st.sampled_from([RSA_KID, EC_KID, OTHER_KID, "", "k" * 257]), JSON_ODD)) if hostile \
+        else (RSA_KID if alg == "RS256" else EC_KID)
+    header: dict[str, Any] = {"alg": alg, "typ": "JWT"}
+    if not hostile or draw(st.integers(0, 9)):
+        header["kid"] = kid
+    if hostile and not draw(st.integers(0, 6)):
+        header["crit"] = draw(st.sampled_from([["exp"], [], "b64"]))
+    if hostile and not draw(st.integers(0, 6)):
+        header["jku"] = "https://evil.example/keys"
+    header_json, claims_json = json.dumps(header), json.dumps(claims)
+    duplicate = draw(st.sampled_from([None, None, None, "header", "payload"])) if hostile else None
+    if duplicate == "header":
+        header_json = header_json[:-1] + ', "alg": "none"}'
+    elif duplicate == "payload":
+        claims_json = claims_json[:-1] + f', "tid": "{GLOBEX_TID}"}}'
+    if hostile and not draw(st.integers(0, 9)):
+        claims_json = claims_json[:-1] + ', "pad": "' + "x" * 7000 + '"}'  # over the size cap once encoded
+    h, p = b64url(header_json), b64url(claims_json)
+    signing_input = f"{h}.{p}".encode()
+    signer = draw(st.sampled_from(["right", "right", "other_rsa", "public_as_hmac", "empty"])) if hostile else "right"
+    if signer == "empty" or alg in ("none", "rs256"):
+        signature = b""
+    elif signer == "public_as_hmac" or alg == "HS256":
+        pem = rsa_key().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        signature = SIGNERS["HS256"].sign(signing_input, pem)
+    elif signer == "other_rsa":
+        signature = SIGNERS["RS256"].sign(signing_input, rsa_key(name="other"))
+    elif alg == "ES256":
+        signature = SIGNERS["ES256"].sign(signing_input, ec_key())
+    else:
+        signature = SIGNERS[alg].sign(signing_input, rsa_key())
+    token = f"{h}.{p}.{b64url(signature)}"
+    return draw(mutated(token)) if hostile else token
+
+
+@st.composite
+def mutated(draw: Any, token: str) -> str:
+    how = draw(st.sampled_from(["none"] * 6 + ["flip", "pad", "junk", "truncate", "segments", "space", "case"]))
+    if how == "none":
+        return token
+    position = draw(st.integers(0, len(token) - 1))
+    if how == "flip":
+        replacement = draw(st.sampled_from(list("AQgw_-.=+/")))
+        return token[:position] + replacement + token[position + 1:]
+    if how == "pad":
+        part = draw(st.integers(0, 2))
+        pieces = token.split(".")
+        pieces[part] += draw(st.sampled_from(["=", "==", "===", "A", "AA"]))
+        return ".".join(pieces)
+    if how == "junk":
+        return token[:position] + draw(st.sampled_from(["!", " ", "\n", "é", "%2E", "\x00"])) + token[position:]
+    if how == "truncate":
+        return token[:position]
+    if how == "segments":
+        return draw(st.sampled_from([token + ".", token + ".e30", "." + token, token.replace(".", "..", 1)]))
+    if how == "space":
+        return draw(st.sampled_from([" " + token, token + " ", token + "\n"]))
+    return token.swapcase() if draw(st.booleans()) else token[:position] + token[position:].upper()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tokens())
+def test_the_verifier_accepts_exactly_what_pyjwt_and_the_project_rules_accept(token):
+    reference = pyjwt_claims(token)
+    expected = reference if reference is not None and project_rules_hold(token) else None
+    assert fast_claims(token) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(tokens())
+def test_the_verifier_is_never_more_lenient_than_pyjwt(token):
+    accepted = fast_claims(token)
+    if accepted is not None:
+        assert pyjwt_claims(token) == accepted
+
+
+def test_the_generator_reaches_both_outcomes():
+    """The property above is only as good as its inputs: valid tokens must be among them."""
+    assert fast_claims(find(tokens(), lambda token: fast_claims(token) is not None)) is not None
+    assert pyjwt_claims(find(tokens(), lambda token: pyjwt_claims(token) is None)) is None
+    now = int(time.time())
+    claims = {**entra_claims(now=now), "exp": now + FAR}
+    token = jwt.encode(claims, rsa_key(), algorithm="RS256", headers={"kid": RSA_KID})
+    assert fast_claims(token) == pyjwt_claims(token) == claims
+    es = jwt.encode(claims, ec_key(), algorithm="ES256", headers={"kid": EC_KID})
+    assert fast_claims(es) == pyjwt_claims(es) == claims
+    assert fast_claims(token[:-2]) is None and pyjwt_claims(token[:-2]) is None
+
+
+def test_sub_and_jti_must_be_strings_as_pyjwt_says():
+    now = int(time.time())
+    for extra in ({"sub": 5}, {"jti": ["a"]}, {"sub": None}):
+        claims = {**entra_claims(now=now), "exp": now + FAR, **extra}
+        token = jwt.encode(claims, rsa_key(), algorithm="RS256", headers={"kid": RSA_KID})
+        assert fast_claims(token) is None and pyjwt_claims(token) is None
