@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -76,7 +77,7 @@ def _json_scalar(value: Any) -> str:
 
 
 def fast_record_and_line(values: dict[str, Any], policy: Any,
-                         full: Any) -> tuple[AuditRecord, str]:
+                         full: Callable[[dict[str, Any]], tuple[AuditRecord, str]]) -> tuple[AuditRecord, str]:
     """``full(values)`` (validate with pydantic, serialize) unless a kept shape answers for them."""
     if "event_id" in values or "ts" in values or not values.keys() <= _KNOWN:
         return full(values)

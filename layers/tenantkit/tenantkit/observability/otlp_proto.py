@@ -15,6 +15,7 @@ Field numbers: opentelemetry/proto/{collector/trace,trace,resource,common}/v1/*.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -99,10 +100,8 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     for key, value in attributes.items():
         kind = type(value)
         if kind not in _KEPT_KINDS:
-            try:
+            with contextlib.suppress(SpanValueUnsupportedError):  # as encode_spans: the attribute is left out
                 parts.append(_nested(tag, _key_value(key, value)))
-            except SpanValueUnsupportedError:  # as encode_spans: this attribute is left out
-                pass
             continue
         memo = (key, kind, value)
         encoded = _kept_attributes.get(memo)
