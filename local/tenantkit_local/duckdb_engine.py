@@ -186,10 +186,15 @@ class DuckDBEngine:
         cursor = self.execute(query, values)
         return [d[0] for d in cursor.description], cursor.fetchall()
 
-    def copy_parquet(self, query: Query, values: Mapping[str, Any], target: Path) -> int:
-        """``COPY (<query>) TO target`` as ZSTD Parquet; returns the number of rows written."""
+    def copy_parquet(self, query: Query, values: Mapping[str, Any], target: Path, *, zstd_level: int = 1) -> int:
+        """``COPY (<query>) TO target`` as ZSTD Parquet; returns the number of rows written.
+
+        ZSTD level 1: writing is the least parallel step of a local compaction; level 1 spends
+        about a quarter less CPU on it than DuckDB's default 3, for ~18% more bytes.
+        """
         self.refresh()
-        statement = f"COPY ({self.sql(query)}) TO {sql_string(str(target))} (FORMAT PARQUET, COMPRESSION ZSTD)"
+        statement = (f"COPY ({self.sql(query)}) TO {sql_string(str(target))} "
+                     f"(FORMAT PARQUET, COMPRESSION ZSTD, COMPRESSION_LEVEL {int(zstd_level)})")
         row = self.con.execute(statement, query.bind(values)).fetchone()
         return int(row[0]) if row else 0
 

@@ -48,7 +48,7 @@ FROM (
                 correlation_id ASC NULLS LAST, route ASC NULLS LAST, status ASC NULLS LAST,
                 latency_ms ASC NULLS LAST, agent_name ASC NULLS LAST, inference_profile_arn ASC NULLS LAST,
                 input_tokens ASC NULLS LAST, output_tokens ASC NULLS LAST, cold_start ASC NULLS LAST,
-                function_request_id ASC NULLS LAST
+                function_request_id ASC NULLS LAST, received_from ASC NULLS LAST
         ) AS copy_rank,
         min(fingerprint) OVER (PARTITION BY event_id, problem) AS lowest_fingerprint,
         max(fingerprint) OVER (PARTITION BY event_id, problem) AS highest_fingerprint

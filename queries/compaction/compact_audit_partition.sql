@@ -3,7 +3,8 @@
 --   provenance, one row per event_id, sorted by tenant_id, ts, event_id. Copies are ranked
 --   by source first (received_via logs, the authorizer's and BFF's own log groups, before sqs,
 --   before unstamped), then the first stored (earliest received_at), whatever their ts; copies
---   still tied by the remaining columns in schema order, smallest first, nulls last. The raw
+--   still tied by the remaining columns in schema order, then received_from, smallest first,
+--   nulls last. The raw
 --   table reads every field as text (a JSON string as its value, any other JSON value as its
 --   JSON text), so a mistyped field cannot fail the day: each field is checked against the
 --   record schema (required, enumerations, patterns, integer/number/boolean syntax and range,
@@ -33,7 +34,7 @@ FROM (
                 correlation_id ASC NULLS LAST, route ASC NULLS LAST, status ASC NULLS LAST,
                 latency_ms ASC NULLS LAST, agent_name ASC NULLS LAST, inference_profile_arn ASC NULLS LAST,
                 input_tokens ASC NULLS LAST, output_tokens ASC NULLS LAST, cold_start ASC NULLS LAST,
-                function_request_id ASC NULLS LAST
+                function_request_id ASC NULLS LAST, received_from ASC NULLS LAST
         ) AS copy_rank
     FROM (
         SELECT

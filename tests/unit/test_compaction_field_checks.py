@@ -20,7 +20,8 @@ from tenantkit.identifiers import AUDIT_ID
 from tenantkit_local.duckdb_engine import CURATED_COLUMNS, RAW_COLUMNS
 from tenantkit_local.querypack import QUERIES_DIR
 
-SQL_FILES = [QUERIES_DIR / "compaction" / f"{name}.sql" for name in ("compact_audit_partition", "audit_partition_rejects")]
+SQL_FILES = [QUERIES_DIR / "compaction" / f"{name}.sql"
+             for name in ("compact_audit_partition", "audit_partition_rejects")]
 
 
 def problem_case(path: Path) -> str:
@@ -67,8 +68,8 @@ def test_identifiers_use_the_schemas_pattern(field: str):
 
 @pytest.mark.parametrize("field", ["service", "route", "agent_name", "inference_profile_arn", "function_request_id"])
 def test_text_fields_are_capped_like_the_schema_and_refuse_objects(field: str):
-    case = problem_case(SQL_FILES[0])
-    assert f"WHEN length({field}) > {max_length(field)} THEN '{field}: longer than {max_length(field)} characters'" in case
+    case, cap = problem_case(SQL_FILES[0]), max_length(field)
+    assert f"WHEN length({field}) > {cap} THEN '{field}: longer than {cap} characters'" in case
     assert f"WHEN {field} LIKE '{{%}}' OR {field} LIKE '[%]' THEN '{field}: an object or array, not text'" in case
 
 
