@@ -1,17 +1,14 @@
 -- name: compact_audit_partition
 -- description: One day of the raw audit zone as curated rows: typed columns and the sink's
---   provenance, one row per event_id, sorted by tenant_id, ts, event_id. Copies are ranked
---   by source first (received_via logs, the authorizer's and BFF's own log groups, before sqs,
---   before unstamped), then the first stored (earliest received_at), whatever their ts; copies
---   still tied by the remaining columns in schema order, then received_from, smallest first,
---   nulls last. The raw
---   table reads every field as text (a JSON string as its value, any other JSON value as its
---   JSON text), so a mistyped field cannot fail the day: each field is checked against the
---   record schema (required, enumerations, patterns, integer/number/boolean syntax and range,
---   length caps, no object or array in a text field; TRY_CAST, never CAST) and a record that
---   fails a check is left out (compaction/audit_partition_rejects reports it with the field).
---   Athena runs it inside UNLOAD ... TO a staging prefix (Parquet, ZSTD); DuckDB inside
---   COPY ... TO a staging file. Nested subqueries, no WITH: the statement is wrapped in UNLOAD as is.
+--   provenance, one row per event_id, sorted by tenant_id, ts, event_id. Copies are ranked by
+--   source (received_via logs, the authorizer's and BFF's own log groups, before sqs, before
+--   unstamped), then first stored (earliest received_at), whatever their ts; remaining ties by
+--   the other columns in schema order, then received_from, smallest first, nulls last. Raw
+--   fields are read as text and each is checked against the record schema (TRY_CAST, never
+--   CAST): a record that fails a check is left out, not the day
+--   (compaction/audit_partition_rejects names the field). Athena runs it inside UNLOAD ... TO
+--   a staging prefix (Parquet, ZSTD); DuckDB inside COPY ... TO a staging file. Nested
+--   subqueries, no WITH: the statement is wrapped in UNLOAD as is.
 -- table: audit_raw
 -- panel: (none)
 -- parameters:
