@@ -1,11 +1,12 @@
 -- name: compact_audit_partition
 -- description: One day of the raw audit zone as curated rows: typed columns and the sink's
---   provenance, one row per event_id, sorted by tenant_id, ts, event_id. Copies are ranked
---   by source first (received_via logs, the authorizer's and BFF's own log groups, before sqs,
---   before unstamped), then the first stored (earliest received_at), whatever their ts; copies
---   still tied by the remaining columns in schema order, smallest first, nulls last. Records
---   without a valid event_id or with a ts that is not an RFC 3339 instant of the day are left
---   out (compaction/audit_partition_rejects reports them). Athena runs it inside UNLOAD ... TO
+--   provenance, one row per event_id, sorted by tenant_id, ts, event_id. Copies are ranked by
+--   source (received_via logs, the authorizer's and BFF's own log groups, before sqs, before
+--   unstamped), then first stored (earliest received_at), whatever their ts; remaining ties by
+--   the other columns in schema order, then received_from, smallest first, nulls last. Raw
+--   fields are read as text and each is checked against the record schema (TRY_CAST, never
+--   CAST): a record that fails a check is left out, not the day
+--   (compaction/audit_partition_rejects names the field). Athena runs it inside UNLOAD ... TO
 --   a staging prefix (Parquet, ZSTD); DuckDB inside COPY ... TO a staging file. Nested
 --   subqueries, no WITH: the statement is wrapped in UNLOAD as is.
 -- table: audit_raw
@@ -30,53 +31,116 @@ FROM (
                 correlation_id ASC NULLS LAST, route ASC NULLS LAST, status ASC NULLS LAST,
                 latency_ms ASC NULLS LAST, agent_name ASC NULLS LAST, inference_profile_arn ASC NULLS LAST,
                 input_tokens ASC NULLS LAST, output_tokens ASC NULLS LAST, cold_start ASC NULLS LAST,
-                function_request_id ASC NULLS LAST
+                function_request_id ASC NULLS LAST, received_from ASC NULLS LAST
         ) AS copy_rank
     FROM (
         SELECT
-            parsed.*,
-            CASE
-                WHEN event_id IS NULL THEN 'event_id: missing'
-                WHEN NOT regexp_like(event_id, '^[0-9a-f]{32}$') THEN 'event_id: not 32 lower-case hex digits'
-                WHEN ts_text IS NULL THEN 'ts: missing'
-                WHEN ts IS NULL OR NOT regexp_like(ts_text, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$')
-                    THEN 'ts: not an RFC 3339 instant'
-                WHEN CAST(CAST(ts AS DATE) AS VARCHAR) <> partition_dt THEN 'ts: outside the partition day'
-            END AS problem
+            schema_version, event_id, ts_instant AS ts, record_type, event_type, outcome, reason, service, app_id,
+            tenant_id, principal_id, principal_type, session_id, correlation_id, route,
+            TRY_CAST(status AS INTEGER) AS status,
+            latency_number AS latency_ms,
+            agent_name, inference_profile_arn,
+            TRY_CAST(input_tokens AS BIGINT) AS input_tokens,
+            TRY_CAST(output_tokens AS BIGINT) AS output_tokens,
+            TRY_CAST(cold_start AS BOOLEAN) AS cold_start,
+            function_request_id, received_from, received_via, received_instant AS received_at,
+            CASE received_via WHEN 'logs' THEN 0 WHEN 'sqs' THEN 1 ELSE 2 END AS source_rank,
+            ts AS ts_text, problem
         FROM (
             SELECT
-                CAST(schema_version AS VARCHAR) AS schema_version,
-                CAST(event_id AS VARCHAR) AS event_id,
-                CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts,
-                CAST(record_type AS VARCHAR) AS record_type,
-                CAST(event_type AS VARCHAR) AS event_type,
-                CAST(outcome AS VARCHAR) AS outcome,
-                CAST(reason AS VARCHAR) AS reason,
-                CAST(service AS VARCHAR) AS service,
-                CAST(app_id AS VARCHAR) AS app_id,
-                CAST(tenant_id AS VARCHAR) AS tenant_id,
-                CAST(principal_id AS VARCHAR) AS principal_id,
-                CAST(principal_type AS VARCHAR) AS principal_type,
-                CAST(session_id AS VARCHAR) AS session_id,
-                CAST(correlation_id AS VARCHAR) AS correlation_id,
-                CAST(route AS VARCHAR) AS route,
-                CAST(status AS INTEGER) AS status,
-                CAST(latency_ms AS DOUBLE) AS latency_ms,
-                CAST(agent_name AS VARCHAR) AS agent_name,
-                CAST(inference_profile_arn AS VARCHAR) AS inference_profile_arn,
-                CAST(input_tokens AS BIGINT) AS input_tokens,
-                CAST(output_tokens AS BIGINT) AS output_tokens,
-                CAST(cold_start AS BOOLEAN) AS cold_start,
-                CAST(function_request_id AS VARCHAR) AS function_request_id,
-                CAST(received_from AS VARCHAR) AS received_from,
-                CAST(received_via AS VARCHAR) AS received_via,
-                CAST(try(from_iso8601_timestamp(received_at)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS received_at,
-                CASE received_via WHEN 'logs' THEN 0 WHEN 'sqs' THEN 1 ELSE 2 END AS source_rank,
-                CAST(ts AS VARCHAR) AS ts_text,
-                CAST(dt AS VARCHAR) AS partition_dt
-            FROM audit_raw
-            WHERE dt = ?
-        ) AS parsed
+                parsed.*,
+                CASE
+                    WHEN event_id IS NULL THEN 'event_id: missing'
+                    WHEN NOT regexp_like(event_id, '\A[0-9a-f]{32}\z') THEN 'event_id: not 32 lower-case hex digits'
+                    WHEN ts IS NULL THEN 'ts: missing'
+                    WHEN ts_instant IS NULL OR NOT regexp_like(ts, '\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})\z')
+                        THEN 'ts: not an RFC 3339 instant'
+                    WHEN CAST(CAST(ts_instant AS DATE) AS VARCHAR) <> partition_dt THEN 'ts: outside the partition day'
+                    WHEN schema_version IS NULL THEN 'schema_version: missing'
+                    WHEN schema_version <> '1' THEN 'schema_version: not 1'
+                    WHEN record_type IS NULL THEN 'record_type: missing'
+                    WHEN record_type <> 'audit' THEN 'record_type: not audit'
+                    WHEN event_type IS NULL THEN 'event_type: missing'
+                    WHEN event_type NOT IN (
+                        'authz.allow', 'authz.deny', 'authz.unauthorized', 'session.bound', 'session.continued',
+                        'session.rejected', 'session.expired', 'session.deleted', 'tenant.spoof_rejected', 'abac.deny',
+                        'request.rejected', 'request.completed', 'upstream.error', 'tenant.onboarded', 'tenant.suspended',
+                        'tenant.resumed', 'tenant.offboarded', 'app.registered', 'app.disabled', 'app.enabled'
+                    ) THEN 'event_type: not an audit event type'
+                    WHEN outcome IS NULL THEN 'outcome: missing'
+                    WHEN outcome NOT IN ('allow', 'deny', 'unauthorized', 'rejected', 'success', 'error')
+                        THEN 'outcome: not an audit outcome'
+                    WHEN reason IS NULL THEN 'reason: missing'
+                    WHEN NOT regexp_like(reason, '\A[a-z][a-z0-9_.]{0,127}\z') THEN 'reason: not a snake_case reason code'
+                    WHEN length(service) > 128 THEN 'service: longer than 128 characters'
+                    WHEN service LIKE '{%}' OR service LIKE '[%]' THEN 'service: an object or array, not text'
+                    WHEN NOT regexp_like(app_id, '\A[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}\z') THEN 'app_id: not an identifier'
+                    WHEN NOT regexp_like(tenant_id, '\A[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}\z') THEN 'tenant_id: not an identifier'
+                    WHEN NOT regexp_like(principal_id, '\A[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}\z')
+                        THEN 'principal_id: not an identifier'
+                    WHEN principal_type NOT IN ('user', 'service') THEN 'principal_type: not user or service'
+                    WHEN NOT regexp_like(session_id, '\A[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}\z') THEN 'session_id: not an identifier'
+                    WHEN NOT regexp_like(correlation_id, '\A[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,255}\z')
+                        THEN 'correlation_id: not an identifier'
+                    WHEN length(route) > 300 THEN 'route: longer than 300 characters'
+                    WHEN route LIKE '{%}' OR route LIKE '[%]' THEN 'route: an object or array, not text'
+                    WHEN NOT regexp_like(status, '\A[1-5][0-9]{2}\z') THEN 'status: not an integer from 100 to 599'
+                    WHEN latency_number IS NULL AND latency_ms IS NOT NULL OR NOT latency_number BETWEEN 0 AND 1.0E300
+                        OR NOT regexp_like(latency_ms, '\A-?[0-9]{1,40}([.][0-9]{1,40})?([eE][+-]?[0-9]{1,3})?\z')
+                        THEN 'latency_ms: not a number from 0'
+                    WHEN length(agent_name) > 128 THEN 'agent_name: longer than 128 characters'
+                    WHEN agent_name LIKE '{%}' OR agent_name LIKE '[%]' THEN 'agent_name: an object or array, not text'
+                    WHEN length(inference_profile_arn) > 2048 THEN 'inference_profile_arn: longer than 2048 characters'
+                    WHEN inference_profile_arn LIKE '{%}' OR inference_profile_arn LIKE '[%]'
+                        THEN 'inference_profile_arn: an object or array, not text'
+                    WHEN NOT regexp_like(input_tokens, '\A[0-9]{1,18}\z') THEN 'input_tokens: not an integer from 0'
+                    WHEN NOT regexp_like(output_tokens, '\A[0-9]{1,18}\z') THEN 'output_tokens: not an integer from 0'
+                    WHEN cold_start NOT IN ('true', 'false') THEN 'cold_start: not true or false'
+                    WHEN length(function_request_id) > 128 THEN 'function_request_id: longer than 128 characters'
+                    WHEN function_request_id LIKE '{%}' OR function_request_id LIKE '[%]'
+                        THEN 'function_request_id: an object or array, not text'
+                    WHEN length(received_from) > 2048 THEN 'received_from: longer than 2048 characters'
+                    WHEN received_from LIKE '{%}' OR received_from LIKE '[%]' THEN 'received_from: an object or array, not text'
+                    WHEN received_via NOT IN ('logs', 'sqs') THEN 'received_via: not logs or sqs'
+                    WHEN received_instant IS NULL AND received_at IS NOT NULL OR length(received_at) > 64
+                        THEN 'received_at: not an RFC 3339 instant'
+                END AS problem
+            FROM (
+                SELECT
+                    CAST(schema_version AS VARCHAR) AS schema_version,
+                    CAST(event_id AS VARCHAR) AS event_id,
+                    CAST(ts AS VARCHAR) AS ts,
+                    CAST(record_type AS VARCHAR) AS record_type,
+                    CAST(event_type AS VARCHAR) AS event_type,
+                    CAST(outcome AS VARCHAR) AS outcome,
+                    CAST(reason AS VARCHAR) AS reason,
+                    CAST(service AS VARCHAR) AS service,
+                    CAST(app_id AS VARCHAR) AS app_id,
+                    CAST(tenant_id AS VARCHAR) AS tenant_id,
+                    CAST(principal_id AS VARCHAR) AS principal_id,
+                    CAST(principal_type AS VARCHAR) AS principal_type,
+                    CAST(session_id AS VARCHAR) AS session_id,
+                    CAST(correlation_id AS VARCHAR) AS correlation_id,
+                    CAST(route AS VARCHAR) AS route,
+                    CAST(status AS VARCHAR) AS status,
+                    CAST(latency_ms AS VARCHAR) AS latency_ms,
+                    CAST(agent_name AS VARCHAR) AS agent_name,
+                    CAST(inference_profile_arn AS VARCHAR) AS inference_profile_arn,
+                    CAST(input_tokens AS VARCHAR) AS input_tokens,
+                    CAST(output_tokens AS VARCHAR) AS output_tokens,
+                    CAST(cold_start AS VARCHAR) AS cold_start,
+                    CAST(function_request_id AS VARCHAR) AS function_request_id,
+                    CAST(received_from AS VARCHAR) AS received_from,
+                    CAST(received_via AS VARCHAR) AS received_via,
+                    CAST(received_at AS VARCHAR) AS received_at,
+                    CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS ts_instant,
+                    CAST(try(from_iso8601_timestamp(received_at)) AT TIME ZONE 'UTC' AS TIMESTAMP) AS received_instant,
+                    TRY_CAST(latency_ms AS DOUBLE) AS latency_number,
+                    CAST(dt AS VARCHAR) AS partition_dt
+                FROM audit_raw
+                WHERE dt = ?
+            ) AS parsed
+        ) AS checked
     ) AS typed
     WHERE problem IS NULL
 ) AS ranked

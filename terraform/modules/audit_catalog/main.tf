@@ -63,9 +63,13 @@ locals {
     { name = "received_at", type = "string", comment = "sink: the service's arrival time, UTC ISO-8601" },
   ]
 
-  raw_columns = concat(local.audit_columns, local.provenance_columns)
+  # The raw table reads every field as a string (the JSON SerDe gives a JSON string its value and
+  # any other JSON value its text), so a line with a mistyped field still reads: compaction checks
+  # each field and quarantines that line instead of failing the day's query on one cast.
+  raw_columns = [for c in concat(local.audit_columns, local.provenance_columns) : merge(c, { type = "string" })]
   curated_columns = [
-    for c in local.raw_columns : contains(["ts", "received_at"], c.name) ? merge(c, { type = "timestamp" }) : c
+    for c in concat(local.audit_columns, local.provenance_columns) :
+    contains(["ts", "received_at"], c.name) ? merge(c, { type = "timestamp" }) : c
   ]
 
   # Partition projection of the raw table: Athena computes partition locations from these
