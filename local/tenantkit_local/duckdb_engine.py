@@ -147,7 +147,8 @@ class DuckDBEngine:
         """(Re)create the views; a zone that has no files yet becomes an empty, typed view."""
         raw = self._source(RAW_GLOB, RAW_COLUMNS, RAW_PARTITIONS, lambda glob: (
             f"read_json({glob}, format = 'newline_delimited', records = true, compression = 'gzip', "
-            f"hive_partitioning = true, "
+            # as the OpenX SerDe with ignore.malformed.json: a line that is not an object reads as nulls
+            f"ignore_errors = true, hive_partitioning = true, "
             f"hive_types = {_struct(RAW_PARTITIONS)}, columns = {_struct(RAW_COLUMNS)})"))
         curated = self._source(CURATED_GLOB, CURATED_COLUMNS, CURATED_PARTITIONS, lambda glob: (
             f"read_parquet({glob}, hive_partitioning = true, "

@@ -177,3 +177,46 @@ def test_a_line_with_a_huge_value_is_quarantined_and_the_day_compacts(tmp_path: 
     assert (report["rows"], report["unconvertible"]) == (1, 1)
     [entry] = unconvertible(tmp_path)
     assert (entry["event_id"], entry["errors"]) == (huge["event_id"], ["route: longer than 300 characters"])
+
+
+# Lines that are not a JSON object of the record: the reader (DuckDB's ignore_errors, the OpenX
+# SerDe's ignore.malformed.json on Athena) gives each a row of nulls, which compaction quarantines.
+# Bytes that are not UTF-8 and JSON texts that are not objects are in the class; blank lines are
+# not lines of the record (both readers skip them). A duplicate key is not: DuckDB keeps the first
+# value where the OpenX SerDe rejects the line (docs/audit-pipeline.md); the sink never writes one.
+GARBAGE = st.one_of(
+    st.text(st.characters(exclude_characters="\r\n", exclude_categories=("Cs",)), min_size=1, max_size=60)
+    .filter(lambda s: s.strip() and not s.lstrip().startswith("{")).map(str.encode),
+    st.binary(min_size=1, max_size=40).filter(lambda b: b.strip() and b"\n" not in b and b"\r" not in b
+                                              and not b.lstrip().startswith(b"{")),
+    st.sampled_from([b"null", b"5", b'"text"', b"[]", b'[{"event_id": "0"}]', b"{", b'{"event_id":', b"{}",
+                     b'{"ts": "2026-11-28T10:00:00Z"',  b'{"a": 1} {"b": 2}', b'{"event_id": "\xff\xfe"}',
+                     b'{"unknown": "field"}']),
+)
+
+
+@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(valid=st.lists(valid_records(), min_size=1, max_size=8, unique_by=lambda r: r["event_id"]),
+       garbage=st.lists(GARBAGE, min_size=1, max_size=8), order=st.randoms(use_true_random=False),
+       objects=st.integers(1, 3))
+def test_lines_that_are_not_a_json_object_are_quarantined_and_the_day_compacts(
+        tmp_path_factory, valid, garbage, order, objects):
+    root = tmp_path_factory.mktemp("raw")
+    lines = [json.dumps(r).encode() for r in valid] + garbage
+    order.shuffle(lines)
+    for index in range(objects):
+        folder = root / "raw" / f"dt={DT}" / f"hour={index:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"hand-copy-{index}.jsonl.gz").write_bytes(
+            gzip.compress(b"".join(line + b"\n" for line in lines[index::objects]), mtime=0))
+
+    report = LocalCompactor(root).compact(DT)
+
+    with DuckDBEngine(root) as engine:
+        _, rows = engine.adhoc("SELECT event_id FROM audit_curated WHERE dt = ?", [DT])
+    assert Counter(row[0] for row in rows) == Counter(r["event_id"] for r in valid)
+    entries = unconvertible(root)
+    assert len(entries) == len(garbage) == report["unconvertible"]
+    assert {e["errors"][0] for e in entries} == {"line: not a JSON object of the record"}
+    assert report["rows"] + report["unconvertible"] == len(lines)

@@ -66,9 +66,10 @@ resource "aws_glue_catalog_table" "raw" {
       name                  = "audit-jsonl"
       serialization_library = "org.openx.data.jsonserde.JsonSerDe"
       parameters = {
-        # A malformed line fails the query instead of disappearing from an audit count;
-        # the sink validates every record and quarantines the invalid ones before raw/.
-        "ignore.malformed.json" = "false"
+        # A line that is not a JSON object reads as a row of nulls (it does not vanish and does
+        # not fail the day): compaction quarantines it as 'line: not a JSON object of the record'.
+        # The sink validates every record and quarantines the invalid ones before raw/.
+        "ignore.malformed.json" = "true"
       }
     }
 

@@ -98,6 +98,10 @@ FROM (
                     SELECT
                         parsed.*,
                         CASE
+                            -- the reader gives a line that is not a JSON object (malformed, an array, a scalar) all nulls
+                            WHEN event_id IS NULL AND ts IS NULL AND schema_version IS NULL AND record_type IS NULL
+                                AND event_type IS NULL AND outcome IS NULL AND reason IS NULL AND received_via IS NULL
+                                THEN 'line: not a JSON object of the record'
                             WHEN event_id IS NULL THEN 'event_id: missing'
                             WHEN NOT regexp_like(event_id, '\A[0-9a-f]{32}\z') THEN 'event_id: not 32 lower-case hex digits'
                             WHEN ts IS NULL THEN 'ts: missing'
