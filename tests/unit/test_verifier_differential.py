@@ -10,7 +10,8 @@ claims of the wrong type, ``crit``, oversized tokens ...), the verifier accepts 
   same algorithms, audiences and leeway, ``exp`` required) accepts, and
 * the stricter rules the project adds on top hold (docs/architecture.md, token verification):
   a compact JWS of base64url characters within the size cap, no duplicate JSON member, no
-  ``crit``, a string ``kid`` of at most 256 characters whose key fits ``alg``, NumericDate times
+  ``crit`` and no ``b64`` (RFC 7797 wants it listed in ``crit``), a string ``kid`` of at most
+  256 characters whose key fits ``alg``, NumericDate times
   that are JSON numbers, ``tid`` a GUID matching the issuer, ``oid`` a lowercase GUID;
 
 and when both accept, the claims are the same. So the verifier is never more lenient than pyjwt.
@@ -22,9 +23,11 @@ import json
 import math
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
@@ -61,6 +64,7 @@ KEY_TYPE = {RSA_KID: "RS256", EC_KID: "ES256"}
 SIGNERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECAlgorithm.SHA256),
            "RS384": RSAAlgorithm(RSAAlgorithm.SHA384), "HS256": HMACAlgorithm(HMACAlgorithm.SHA256)}
 FAR = 86_400  # times a day away from every boundary: both sides read their own clock
+B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def make_verifier() -> JwtVerifier:
@@ -101,7 +105,7 @@ def project_rules_hold(token: str) -> bool:
         header, claims = _loads_strict(header_b64), _loads_strict(payload_b64)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return False
-    if not isinstance(header, dict) or not isinstance(claims, dict) or "crit" in header:
+    if not isinstance(header, dict) or not isinstance(claims, dict) or "crit" in header or "b64" in header:
         return False
     kid, alg = header.get("kid"), header.get("alg")
     if not isinstance(kid, str) or not 0 < len(kid) <= 256 or KEY_TYPE.get(kid) != alg:
@@ -184,6 +188,8 @@ def tokens(draw: Any) -> str:
         header["crit"] = draw(st.sampled_from([["exp"], [], "b64"]))
     if hostile and not draw(st.integers(0, 6)):
         header["jku"] = "https://evil.example/keys"
+    if hostile and not draw(st.integers(0, 6)):  # RFC 7797 unencoded payload, with or without crit
+        header["b64"] = draw(st.sampled_from([False, True, 0, None]))
     header_json, claims_json = json.dumps(header), json.dumps(claims)
     duplicate = draw(st.sampled_from([None, None, None, "header", "payload"])) if hostile else None
     if duplicate == "header":
@@ -212,13 +218,19 @@ def tokens(draw: Any) -> str:
 
 @st.composite
 def mutated(draw: Any, token: str) -> str:
-    how = draw(st.sampled_from(["none"] * 6 + ["flip", "pad", "junk", "truncate", "segments", "space", "case"]))
+    how = draw(st.sampled_from(["none"] * 6 + ["flip", "tail", "pad", "junk", "truncate", "segments", "space",
+                                              "case"]))
     if how == "none":
         return token
     position = draw(st.integers(0, len(token) - 1))
     if how == "flip":
         replacement = draw(st.sampled_from(list("AQgw_-.=+/")))
         return token[:position] + replacement + token[position + 1:]
+    if how == "tail":  # any last character: non-canonical spare bits spell the same bytes another way
+        pieces = token.split(".")
+        part = draw(st.sampled_from([i for i, piece in enumerate(pieces) if piece]))
+        pieces[part] = pieces[part][:-1] + draw(st.sampled_from(B64URL_ALPHABET))
+        return ".".join(pieces)
     if how == "pad":
         part = draw(st.integers(0, 2))
         pieces = token.split(".")
@@ -270,3 +282,88 @@ def test_sub_and_jti_must_be_strings_as_pyjwt_says():
         claims = {**entra_claims(now=now), "exp": now + FAR, **extra}
         token = jwt.encode(claims, rsa_key(), algorithm="RS256", headers={"kid": RSA_KID})
         assert fast_claims(token) is None and pyjwt_claims(token) is None
+
+
+# --- time claims at their boundaries, both sides reading one frozen clock --------------------------
+
+def _frozen_pyjwt_clock(monkeypatch: Any, now: float) -> None:
+    """pyjwt reads ``datetime.now(tz=timezone.utc).timestamp()``: make it read ``now``."""
+    frozen = datetime.fromtimestamp(now, tz=UTC)
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # pyjwt passes tz=utc
+            return frozen
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
+
+
+@st.composite
+def boundary_times(draw: Any) -> tuple[float, dict[str, Any]]:
+    """A clock with microseconds and exp/nbf/iat within a couple of seconds of their edges."""
+    base = 1_790_000_000 + draw(st.integers(0, 10**6))
+    now = datetime.fromtimestamp(base, tz=UTC).timestamp() + draw(st.integers(0, 999_999)) / 1_000_000
+    now = datetime.fromtimestamp(now, tz=UTC).timestamp()  # what pyjwt will read back, to the microsecond
+    offsets = st.one_of(st.integers(-3, 3), st.floats(-3, 3), st.sampled_from([0.5, -0.5, 0.999999, -0.000001]))
+    times: dict[str, Any] = {"exp": draw(st.sampled_from([math.floor, math.ceil, lambda x: x]))(
+        now - LEEWAY + draw(offsets))}
+    for name in ("nbf", "iat"):
+        if draw(st.booleans()):
+            edge = now + LEEWAY + draw(offsets)
+            times[name] = draw(st.sampled_from([math.floor(edge), math.ceil(edge), edge]))
+    return now, times
+
+
+@settings(max_examples=200, deadline=None)
+@given(boundary_times())
+def test_at_the_time_boundaries_the_verifier_is_never_more_lenient_than_pyjwt(case):
+    """A fractional exp counts in whole seconds as pyjwt counts it (int(exp)); nbf and iat may
+    be stricter (the verifier compares them unrounded), never more lenient. With whole-second
+    nbf and iat the two agree exactly."""
+    now, times = case
+    claims = {**entra_claims(now=int(now)), **times}
+    for name in ("nbf", "iat"):
+        if name not in times:
+            claims.pop(name, None)
+    token = jwt.encode(claims, rsa_key(), algorithm="RS256", headers={"kid": RSA_KID})
+    verifier = make_verifier()
+    verifier._clock = lambda: now  # the verifier's injected clock (the constructor's ``clock``)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _frozen_pyjwt_clock(monkeypatch, now)
+        reference = pyjwt_claims(token)
+    try:
+        accepted: dict[str, Any] | None = verifier.verify(token)
+    except TokenRejectedError:
+        accepted = None
+    if accepted is not None:
+        assert reference == accepted
+    if all(isinstance(times.get(name, 0), int) for name in ("nbf", "iat")):
+        assert accepted == reference
+
+
+def test_the_header_cache_keeps_only_headers_under_a_verified_signature(monkeypatch):
+    """Tokens with junk headers and no valid signature cannot fill the decoded-header cache and
+    keep the IdP's own header decoding on every request."""
+    import tenantkit.verifier as verifier_module
+
+    verifier = make_verifier()
+    decoded: list[str] = []
+    decode = verifier_module._decode_json_segment
+
+    def counting(segment: str, part: str) -> dict[str, Any]:
+        if part == "header":
+            decoded.append(segment)
+        return decode(segment, part)
+
+    monkeypatch.setattr(verifier_module, "_decode_json_segment", counting)
+    now = int(time.time())
+    claims = {**entra_claims(now=now), "exp": now + FAR}
+    for n in range(200):  # junk headers well past the cache's bound, each under a wrong signature
+        junk = jwt.encode(claims, rsa_key(name="other"), algorithm="RS256", headers={"kid": RSA_KID, "n": n})
+        with pytest.raises(TokenRejectedError):
+            verifier.verify(junk)
+    token = jwt.encode(claims, rsa_key(), algorithm="RS256", headers={"kid": RSA_KID})
+    decoded.clear()
+    for _ in range(3):
+        assert verifier.verify(token) == claims
+    assert decoded == [token.split(".")[0]]  # decoded once, then kept

@@ -350,6 +350,15 @@ def test_crit_header_is_rejected(crit):
     assert_rejected(verifier, token, E.CriticalHeaderError)
 
 
+@pytest.mark.parametrize("b64", [False, True, 0, None], ids=["false", "true", "zero", "null"])
+def test_an_unencoded_payload_header_is_rejected_without_crit(b64):
+    """RFC 7797 §6: ``b64`` must be listed in ``crit`` (refused above); pyjwt refuses b64=false
+    without it, so a signed token carrying it is never read as an ordinary one."""
+    verifier, _ = make_verifier()
+    token = signed_raw({"alg": "RS256", "kid": KID, "b64": b64}, claims())
+    assert_rejected(verifier, token, E.CriticalHeaderError)
+
+
 @pytest.mark.parametrize("header", cases({
     "alg_then_none": '{"alg":"RS256","kid":"test-kid","alg":"none"}',
     "none_then_alg": '{"alg":"none","kid":"test-kid","alg":"RS256"}',
@@ -409,7 +418,29 @@ _SHAPES = {
     "fullwidth_chars": lambda h, p, s: f"{h}.{p}.{s[:-2]}" + "\uff21\uff21",
     "standard_base64_alphabet": lambda h, p, s: f"{h}.{p[:10]}+/{p[12:]}.{s}",
     "header_deeply_nested": lambda h, p, s: f"{b64url('[' * 2500 + ']' * 2500)}.{p}.{s}",
+    "signature_spare_bits_set": lambda h, p, s: f"{h}.{p}.{_noncanonical(s)}",
 }
+
+
+def _noncanonical(segment: str) -> str:
+    """The same bytes spelled with a spare bit of the last character set (RFC 4648 §3.5)."""
+    assert len(segment) % 4 in (2, 3)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spelled = segment[:-1] + alphabet[alphabet.index(segment[-1]) + 1]
+    assert jwt.utils.base64url_decode(spelled) == jwt.utils.base64url_decode(segment)
+    return spelled
+
+
+def test_a_signed_token_spelled_non_canonically_is_malformed():
+    """pyjwt refuses non-canonical base64url in every segment; so does the verifier, even when
+    the signature covers the very spelling (the header and payload as sent are signed)."""
+    verifier, _ = make_verifier()
+    header = _noncanonical(b64url(json.dumps({"alg": "RS256", "kid": KID, "typ": "JWT"})))
+    payload = _noncanonical(b64url(json.dumps(claims(x="ab"))))
+    for token in (signed_raw(header, b64url(json.dumps(claims()))), signed_raw({"alg": "RS256", "kid": KID}, payload)):
+        with pytest.raises(jwt.PyJWTError):
+            jwt.decode(token, rsa_key().public_key(), algorithms=["RS256"], options={"verify_aud": False})
+        assert_rejected(verifier, token, E.MalformedTokenError)
 
 
 @pytest.mark.parametrize("shape", list(_SHAPES))
@@ -475,7 +506,7 @@ _TAMPERED = {
     "tampered_exp": lambda h, p, s: f"{h}.{_payload(exp=NOW + 10**6)}.{s}",
     "tampered_header": lambda h, p, s: f"{b64url(json.dumps({'alg': 'RS256', 'kid': KID, 'typ': 'at+jwt'}))}.{p}.{s}",
     "signature_of_other_token": lambda h, p, s: f"{h}.{p}.{sign(claims(oid=OTHER_OID)).split('.')[2]}",
-    "truncated_signature": lambda h, p, s: f"{h}.{p}.{s[:-4]}",
+    "truncated_signature": lambda h, p, s: f"{h}.{p}.{b64url(jwt.utils.base64url_decode(s)[:-3])}",
     "empty_signature": lambda h, p, s: f"{h}.{p}.",
     "signed_by_foreign_key": lambda h, p, s: f"{h}.{p}.{sign(claims(), rsa_key(name='foreign')).split('.')[2]}",
 }

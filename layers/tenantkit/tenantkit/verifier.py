@@ -60,7 +60,8 @@ _SIGNERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECA
 _PKCS1V15, _SHA256 = padding.PKCS1v15(), hashes.SHA256()
 # A token's header segment is the same for every token an IdP signs with one key: its decoded
 # form (a pure function of the segment) is kept, bounded. Only the decoding is skipped: every
-# header check below still runs on every token, and a segment that fails to decode is not kept.
+# header check below still runs on every token, and only a header under which a signature
+# verified is kept (so unsigned tokens cannot fill the cache and keep the IdP's header out).
 _MAX_CACHED_HEADERS = 64
 
 
@@ -148,22 +149,27 @@ class JwtVerifier:
             raise MalformedTokenError("not a compact JWS")
         header_b64, payload_b64, signature_b64 = token.split(".")
         header = self._headers.get(header_b64)
+        known_header = header is not None
         if header is None:
             header = _decode_json_segment(header_b64, "header")
-            if len(self._headers) < _MAX_CACHED_HEADERS:
-                self._headers[header_b64] = header
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AlgorithmNotAllowedError("alg is not allowed")
         if "crit" in header:
             raise CriticalHeaderError("crit header present")
+        if "b64" in header:  # RFC 7797 §6: "b64" must be listed in "crit", which is refused above
+            raise CriticalHeaderError("b64 header present")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
             raise KidMissingError("kid missing or invalid")
+        signature = _b64decode(signature_b64, "signature")  # a malformed one costs no key lookup
         key = self._jwks_cache.get_key(self._jwks_uri, kid, alg)
         signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-        if not _signature_verifies(alg, key.key, signing_input, _b64decode(signature_b64, "signature")):
+        if not _signature_verifies(alg, key.key, signing_input, signature):
             raise InvalidSignatureError("signature does not verify")
+        if not known_header and len(self._headers) < _MAX_CACHED_HEADERS:
+            # kept only once a signature under it verified: unsigned junk headers cannot fill the cache
+            self._headers[header_b64] = header
         claims = _decode_json_segment(payload_b64, "payload")
         self._check_claims(claims)
         return claims
@@ -176,7 +182,8 @@ class JwtVerifier:
         self._check_audience(claims)
         now = self._clock()
         exp = _numeric(claims, "exp", required=True)
-        if exp is not None and now >= exp + self._leeway:
+        # Whole seconds, as pyjwt reads exp (int(exp)): a fractional exp must not outlive pyjwt's.
+        if exp is not None and now >= math.floor(exp) + self._leeway:
             raise TokenExpiredError("token expired")
         for name in ("nbf", "iat"):
             value = _numeric(claims, name, required=False)
@@ -211,11 +218,21 @@ def _signature_verifies(alg: str, key: Any, signing_input: bytes, signature: byt
 
 
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# RFC 4648 §3.5 canonical encoding: the bits of the last character past the data are zero. By the
+# segment's length mod 4: 2 characters carry 1 byte (4 spare bits), 3 carry 2 bytes (2 spare bits).
+# Otherwise "...g" and "...h" decode to the same bytes: two spellings of one token, and pyjwt
+# refuses the non-canonical one.
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_CANONICAL_LAST = {2: frozenset(_B64URL[::16]), 3: frozenset(_B64URL[::4])}
 
 
 def _b64decode(segment: str, part: str) -> bytes:
     """``base64.urlsafe_b64decode`` of the padded segment, without its per-call wrapping: the
-    segment is ASCII base64url already (the compact-JWS check ran first)."""
+    segment is ASCII base64url already (the compact-JWS check ran first). Non-canonical trailing
+    bits are refused."""
+    canonical_last = _CANONICAL_LAST.get(len(segment) % 4)
+    if canonical_last is not None and segment[-1] not in canonical_last:
+        raise MalformedTokenError(f"{part} is not canonical base64url")
     try:
         padded = (segment + "=" * (-len(segment) % 4)).encode("ascii")
         return binascii.a2b_base64(padded.translate(_URLSAFE_TO_STANDARD))

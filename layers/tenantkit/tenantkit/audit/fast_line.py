@@ -39,8 +39,11 @@ _set_attribute = object.__setattr__
 _shapes: dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any]] | None] = {}
 
 
+_ABSENT = object()  # a field not given: its default applies; given as None it may be refused ("schema_version")
+
+
 def _shape_of(values: dict[str, Any], policy: Any) -> tuple[Any, ...]:
-    repeating = tuple([values.get(name) for name in REPEATING])
+    repeating = tuple([values.get(name, _ABSENT) for name in REPEATING])
     return (policy, repeating, tuple(map(type, repeating)))
 
 
@@ -50,7 +53,9 @@ def _varying_ok(correlation_id: Any, latency_ms: Any, request_id: Any) -> bool:
         return False
     if latency_ms is not None and (type(latency_ms) is not float or not math.isfinite(latency_ms) or latency_ms < 0):
         return False
-    return request_id is None or (type(request_id) is str and len(request_id) <= _MAX_REQUEST_ID)
+    # ASCII only here: pydantic refuses a lone surrogate, and every other text goes its way too
+    return request_id is None or (type(request_id) is str and len(request_id) <= _MAX_REQUEST_ID
+                                  and request_id.isascii())
 
 
 def _segments(line: dict[str, Any], encoded: str) -> tuple[str, ...] | None:

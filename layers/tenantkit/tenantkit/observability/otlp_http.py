@@ -116,7 +116,7 @@ class PipelinedHttpConnection:
                 return None
             self._buffer = self._buffer[consumed:]
         else:
-            length = int(fields.get("content-length", "0") or 0)
+            length = _decimal(fields.get("content-length", "0") or "0")
             if len(self._buffer) < start + length:
                 return None
             self._buffer = self._buffer[start + length:]
@@ -130,7 +130,7 @@ def _chunked_length(buffer: bytes, start: int) -> int | None:
         line_end = buffer.find(b"\r\n", position)
         if line_end < 0:
             return None
-        size = int(buffer[position:line_end].split(b";")[0] or b"0", 16)
+        size = _hexadecimal(buffer[position:line_end].split(b";")[0].strip() or b"0")
         position = line_end + 2
         if size == 0:
             trailer_end = buffer.find(b"\r\n", position)
@@ -138,6 +138,21 @@ def _chunked_length(buffer: bytes, start: int) -> int | None:
         if len(buffer) < position + size + 2:
             return None
         position += size + 2
+
+
+def _hexadecimal(token: bytes) -> int:
+    """RFC 9112 chunk-size, 1*HEXDIG: ``int(token, 16)`` alone also reads "-6" (a parse that
+    steps back and loops forever), "0x1f", "+1" and "1_0"."""
+    if not token or token.strip(b"0123456789abcdefABCDEF"):
+        raise ConnectionError("collector answer has a malformed chunk size")
+    return int(token, 16)
+
+
+def _decimal(text: str) -> int:
+    """Content-Length, 1*DIGIT (``int`` alone reads "-5", "+5" and "1_0")."""
+    if not text.isascii() or not text.isdigit():
+        raise ConnectionError("collector answer has a malformed Content-Length")
+    return int(text)
 
 
 def _bound(sock: socket.socket, deadline: float) -> None:

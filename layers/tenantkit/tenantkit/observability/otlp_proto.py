@@ -7,8 +7,8 @@ order, proto3 defaults left out, as protobuf serializes), with the resource and 
 once per pipeline, and without loading the protobuf runtime (about 50 modules the first traced
 invocation would otherwise pay; the TracingLayer does not ship it). A property test holds the
 output byte-equal to ``encode_spans(spans).SerializePartialToString()`` over generated spans. As
-that encoder does, an attribute whose value has no encoding (an int past int64, an unknown type)
-is left out and the rest of the span is written.
+that encoder does, an attribute whose value has no encoding (an int past int64, an unknown type,
+text with a lone surrogate) is left out and the rest of the span is written.
 
 Field numbers: opentelemetry/proto/{collector/trace,trace,resource,common}/v1/*.proto.
 """
@@ -90,6 +90,10 @@ def _key_value(key: str, value: Any) -> bytes:
 _MAX_KEPT_ATTRIBUTES = 4096
 _kept_attributes: dict[tuple[str, type, Any], bytes] = {}
 _KEPT_KINDS = (str, bool, int)
+# A value no encoder writes: an int past int64, an unknown type, text that is not UTF-8 (a lone
+# surrogate, in the key, the value or an array item). encode_spans leaves such an attribute out
+# and writes the rest of the span: one odd attribute never costs the invocation's whole batch.
+_NO_ENCODING = (SpanValueUnsupportedError, UnicodeEncodeError)
 
 
 def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
@@ -100,7 +104,7 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     for key, value in attributes.items():
         kind = type(value)
         if kind not in _KEPT_KINDS:
-            with contextlib.suppress(SpanValueUnsupportedError):  # as encode_spans: the attribute is left out
+            with contextlib.suppress(*_NO_ENCODING):  # as encode_spans: the attribute is left out
                 parts.append(_nested(tag, _key_value(key, value)))
             continue
         memo = (key, kind, value)
@@ -108,7 +112,7 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
         if encoded is None:
             try:
                 encoded = _key_value(key, value)
-            except SpanValueUnsupportedError:  # as encode_spans: this attribute is left out
+            except _NO_ENCODING:  # as encode_spans: this attribute is left out
                 continue
             if len(_kept_attributes) < _MAX_KEPT_ATTRIBUTES:
                 _kept_attributes[memo] = encoded
