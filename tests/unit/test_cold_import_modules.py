@@ -43,7 +43,7 @@ HEAVY = {
     "opentelemetry.sdk": "the OTel SDK: loaded by the first traced invocation, never at import",
     "pydantic": "models: the envelope, the registry and the audit record",
     "importlib.metadata": "pydantic's plugin loader imports it with the first model",
-    "jwt": "token verification (PyJWT)",
+    "jwt": "PyJWT: the verifier and the JWKS loader call cryptography directly (its import loads x509)",
     "cryptography": "token verification (the JWKS keys)",
     "cedarpy": "the ABAC policy engine",
     "aws_lambda_powertools.event_handler": "every Powertools resolver; the BFF routes with tenantkit.bff.routing",
@@ -54,9 +54,9 @@ PYDANTIC = {"pydantic", "importlib.metadata"}
 OTEL_SDK = {"opentelemetry.sdk"}
 # What each handler needs, and at which point: at import (init) or once its tracer is loaded.
 NEEDS_AT_IMPORT = {
-    # verifies every token (PyJWT + cryptography, keys parsed at init); the envelope, the inline
+    # verifies every token (cryptography, keys parsed at init); the envelope, the inline
     # registry and the audit record are pydantic models
-    "authorizer": {"jwt", "cryptography", *PYDANTIC},
+    "authorizer": {"cryptography", *PYDANTIC},
     # envelope and audit record (pydantic), ABAC (cedarpy)
     "bff_proxy": {"cedarpy", *PYDANTIC},
     # validates every ingested record against the audit model

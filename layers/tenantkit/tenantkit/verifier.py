@@ -17,9 +17,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tenantkit.config import TENANT_PLACEHOLDER, AuthorizerConfig
 from tenantkit.exceptions import (
@@ -52,12 +52,14 @@ _GUID_RE = re.compile(f"^{GUID}\\Z")  # \Z, not $: "$" also matches before a tra
 _GUID_ANYWHERE = re.compile(GUID, re.IGNORECASE)
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\Z")  # empty signature: caught by alg check
 _MAX_KID_LENGTH = 256
-# pyjwt's algorithm objects do the signature maths (raw-to-DER for ECDSA included); we parse
-# each segment once ourselves so every check below raises its own error class.
-_SIGNERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECAlgorithm.SHA256)}
-# RS256 straight to `cryptography` (what RSAAlgorithm.verify calls), with its padding and hash
-# objects built once instead of per call; the key object was prepared once, at JWKS load.
+# The signature maths straight to `cryptography`, as pyjwt's RSAAlgorithm/ECAlgorithm.verify call
+# it (the differential test compares with jwt.decode), with padding and hash objects built once;
+# the key object was prepared once, at JWKS load. pyjwt itself is not imported: its import (x509
+# included) would be paid by every cold start. Each segment is parsed once here, so every check
+# below raises its own error class.
 _PKCS1V15, _SHA256 = padding.PKCS1v15(), hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_P256_BYTES = 32
 # A token's header segment is the same for every token an IdP signs with one key: its decoded
 # form (a pure function of the segment) is kept, bounded. Only the decoding is skipped: every
 # header check below still runs on every token, and only a header under which a signature
@@ -208,13 +210,20 @@ class JwtVerifier:
 
 
 def _signature_verifies(alg: str, key: Any, signing_input: bytes, signature: bytes) -> bool:
-    if alg == "RS256" and isinstance(key, RSAPublicKey):
-        try:
+    try:
+        if alg == "RS256" and isinstance(key, RSAPublicKey):
             key.verify(signature, signing_input, _PKCS1V15, _SHA256)
-        except InvalidSignature:
-            return False
-        return True
-    return _SIGNERS[alg].verify(signing_input, key, signature)
+            return True
+        if alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+            if len(signature) != 2 * _P256_BYTES:  # JWS ECDSA signatures are R || S, fixed width (RFC 7518 3.4)
+                return False
+            r = int.from_bytes(signature[:_P256_BYTES], "big")
+            s = int.from_bytes(signature[_P256_BYTES:], "big")
+            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
+            return True
+    except InvalidSignature:
+        return False
+    return False  # a key of another type than the algorithm: never verifies
 
 
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
