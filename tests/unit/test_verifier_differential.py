@@ -28,6 +28,7 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
@@ -367,3 +368,54 @@ def test_the_header_cache_keeps_only_headers_under_a_verified_signature(monkeypa
     for _ in range(3):
         assert verifier.verify(token) == claims
     assert decoded == [token.split(".")[0]]  # decoded once, then kept
+
+
+# --- signatures mutated in their structure, not their text ---------------------------------------
+# Text mutations of a token almost never spell an ES256 signature whose R or S is zero, the curve
+# order, past it or its high-S twin, nor an RS256 signature one byte short or long of the modulus:
+# the maths the verifier hands to `cryptography` must refuse (and accept) exactly what pyjwt does.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+ES256_SHAPES = ["as_signed", "high_s", "r_zero", "s_zero", "r_order", "s_order", "r_plus_order",
+                "s_plus_order", "swap", "der", "short", "long", "all_ff"]
+RS256_SHAPES = ["as_signed", "leading_zero", "drop_first", "append_zero", "all_ff", "zero", "modulus"]
+
+
+def _es256_signature(raw: bytes, shape: str) -> bytes:
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    variants = {"as_signed": (r, s), "high_s": (r, P256_ORDER - s), "r_zero": (0, s), "s_zero": (r, 0),
+                "r_order": (P256_ORDER, s), "s_order": (r, P256_ORDER), "swap": (s, r),
+                "r_plus_order": (r + P256_ORDER, s), "s_plus_order": (r, s + P256_ORDER)}
+    if shape in variants:
+        new_r, new_s = variants[shape]
+        top = (1 << 256) - 1  # past 32 bytes: the largest value that fits, still past the order
+        new_r, new_s = min(new_r, top), min(new_s, top)
+        return new_r.to_bytes(32, "big") + new_s.to_bytes(32, "big")
+    return {"der": encode_dss_signature(r, s), "short": raw[:-1], "long": raw + b"\x00",
+            "all_ff": b"\xff" * 64}[shape]
+
+
+def _rs256_signature(raw: bytes, shape: str) -> bytes:
+    modulus = PUBLIC_KEYS[RSA_KID].public_numbers().n
+    return {"as_signed": raw, "leading_zero": b"\x00" + raw, "drop_first": raw[1:], "append_zero": raw + b"\x00",
+            "all_ff": b"\xff" * len(raw), "zero": b"\x00" * len(raw),
+            "modulus": modulus.to_bytes(len(raw), "big")}[shape]
+
+
+@settings(max_examples=60, deadline=None)
+@given(alg=st.sampled_from(["RS256", "ES256"]), data=st.data())
+def test_a_signature_mutated_in_its_structure_is_judged_as_pyjwt_judges_it(alg, data):
+    now = int(time.time())
+    claims = {**entra_claims(now=now), "exp": now + FAR}
+    kid, key = (EC_KID, ec_key()) if alg == "ES256" else (RSA_KID, rsa_key())
+    token = jwt.encode(claims, key, algorithm=alg, headers={"kid": kid})
+    head, raw = token.rsplit(".", 1)[0], jwt.utils.base64url_decode(token.rsplit(".", 1)[1])
+    if alg == "ES256":
+        shape = data.draw(st.sampled_from(ES256_SHAPES))
+        signature = _es256_signature(raw, shape)
+    else:
+        shape = data.draw(st.sampled_from(RS256_SHAPES))
+        signature = _rs256_signature(raw, shape)
+    mutated_token = f"{head}.{b64url(signature)}"
+    expected = pyjwt_claims(mutated_token)
+    assert fast_claims(mutated_token) == expected
+    assert (expected is not None) == (shape in ("as_signed", "high_s"))  # ECDSA accepts both S; no other
