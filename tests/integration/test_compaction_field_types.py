@@ -220,3 +220,27 @@ def test_lines_that_are_not_a_json_object_are_quarantined_and_the_day_compacts(
     assert len(entries) == len(garbage) == report["unconvertible"]
     assert {e["errors"][0] for e in entries} == {"line: not a JSON object of the record"}
     assert report["rows"] + report["unconvertible"] == len(lines)
+
+
+# A JSON object of record fields that lacks the headline ones (event_id, ts, outcome, ...) is a
+# record with fields missing, not a line that is not a JSON object: its reason names event_id,
+# whatever other fields it carries. Only a line in which every raw column reads null is 'line: ...'.
+OTHER_FIELDS = {"service": "orders", "app_id": "app-1", "tenant_id": "acme", "principal_id": "p-1",
+                "principal_type": "user", "session_id": "s-1", "correlation_id": "c-1", "route": "GET /orders",
+                "status": 200, "latency_ms": 1.5, "agent_name": "agent", "input_tokens": 3, "output_tokens": 4,
+                "cold_start": False, "function_request_id": "f-1", "received_at": f"{DT}T10:00:00Z",
+                "received_from": "arn:aws:logs:eu-west-1:123456789012:log-group:g", "inference_profile_arn": "arn:x"}
+
+
+@settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(fields=st.dictionaries(st.sampled_from(sorted(OTHER_FIELDS)), st.none(), min_size=1))
+def test_an_object_lacking_only_the_headline_fields_is_quarantined_as_missing_its_event_id(tmp_path_factory, fields):
+    root = tmp_path_factory.mktemp("raw")
+    write_raw(root, [json.dumps({name: OTHER_FIELDS[name] for name in fields})], 1)
+
+    report = LocalCompactor(root).compact(DT)
+
+    [entry] = unconvertible(root)
+    assert entry["errors"] == ["event_id: missing"]
+    assert (report["rows"], report["unconvertible"]) == (0, 1)

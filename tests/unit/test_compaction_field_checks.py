@@ -77,6 +77,9 @@ def test_every_reason_names_a_column():
     reasons = re.findall(r"THEN '([a-z_]+): ", problem_case(SQL_FILES[0]))
     assert set(reasons) - {"line"} <= set(RAW_COLUMNS)  # "line": the whole line is not a JSON object
     assert "line" in reasons
+    # 'line' only when every raw column reads null: an object of record fields is judged field by field
+    line_when = problem_case(SQL_FILES[0]).split("WHEN ", 1)[1].split(" THEN 'line: ")[0]
+    assert set(re.findall(r"(\w+) IS NULL", line_when)) == set(RAW_COLUMNS)
     assert set(AuditRecord.model_fields) <= set(reasons)
 
 

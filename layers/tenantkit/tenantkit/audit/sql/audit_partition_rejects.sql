@@ -98,9 +98,18 @@ FROM (
                     SELECT
                         parsed.*,
                         CASE
-                            -- the reader gives a line that is not a JSON object (malformed, an array, a scalar) all nulls
-                            WHEN event_id IS NULL AND ts IS NULL AND schema_version IS NULL AND record_type IS NULL
-                                AND event_type IS NULL AND outcome IS NULL AND reason IS NULL AND received_via IS NULL
+                            -- the reader gives a line that is not a JSON object (malformed, an array, a scalar) all nulls;
+                            -- an object of record fields lacking event_id is 'event_id: missing' below
+                            WHEN schema_version IS NULL AND event_id IS NULL AND ts IS NULL
+                                AND record_type IS NULL AND event_type IS NULL AND outcome IS NULL
+                                AND reason IS NULL AND service IS NULL AND app_id IS NULL
+                                AND tenant_id IS NULL AND principal_id IS NULL AND principal_type IS NULL
+                                AND session_id IS NULL AND correlation_id IS NULL AND route IS NULL
+                                AND status IS NULL AND latency_ms IS NULL AND agent_name IS NULL
+                                AND inference_profile_arn IS NULL AND input_tokens IS NULL
+                                AND output_tokens IS NULL AND cold_start IS NULL
+                                AND function_request_id IS NULL AND received_from IS NULL
+                                AND received_via IS NULL AND received_at IS NULL
                                 THEN 'line: not a JSON object of the record'
                             WHEN event_id IS NULL THEN 'event_id: missing'
                             WHEN NOT regexp_like(event_id, '\A[0-9a-f]{32}\z') THEN 'event_id: not 32 lower-case hex digits'
