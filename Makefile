@@ -62,7 +62,8 @@ sam-validate: $(SAM_VENV)/bin/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 # The Lambda runtime and architecture of the functions and layers (template parameters Runtime,
-# Architecture); the layers are built for them from their lock files without that interpreter.
+# Architecture); the layers are installed for them from their lock files without that interpreter,
+# whose bytecode they ship is compiled by it (LAYER_PYTHON, or LAYER_BYTECODE=none: docs/runtime.md).
 # --no-cached: SAM's build cache (samconfig.toml) does not key a makefile layer on LAYER_ARCH and
 # would hand back the previous architecture's layer (the layer check catches it).
 RUNTIME ?= python3.13

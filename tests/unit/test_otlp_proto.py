@@ -170,3 +170,4 @@ def test_values_equal_as_keys_but_encoded_apart_stay_apart():
 
 def test_an_empty_batch():
     assert encode_export_request([]) == encode_spans([]).SerializeToString() == b""
+

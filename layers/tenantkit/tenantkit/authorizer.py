@@ -14,7 +14,6 @@ would deny the caller's next request to a different route.
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 import uuid
@@ -40,7 +39,7 @@ from tenantkit.observability import bind_identity, get_logger
 from tenantkit.observability.contract import IDENTITY_LOG_FIELDS
 from tenantkit.observability.handler import correlation_id_of
 from tenantkit.observability.settings import ObservabilitySettings
-from tenantkit.paths import template_of
+from tenantkit.paths import resource_template
 from tenantkit.registry import RegistryProvider
 from tenantkit.verifier import JwtVerifier
 
@@ -221,12 +220,7 @@ def _route(event: Any) -> str:
         return "unknown"
     method, resource = event.get("httpMethod"), event.get("resource")
     if isinstance(method, str) and isinstance(resource, str):
-        return _resource_route(method, resource)
+        return resource_template(method, resource)
     return "unknown"
 
 
-@functools.lru_cache(maxsize=512)
-def _resource_route(method: str, resource: str) -> str:
-    """``template_of`` is a pure function, and an API has a handful of (method, resource) pairs:
-    each is templated once (the bound keeps a caller who invents resources from growing it)."""
-    return template_of(method, resource, resource=True)

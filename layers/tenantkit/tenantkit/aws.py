@@ -35,6 +35,25 @@ def client(service: str, *, max_attempts: int, connect_timeout: float | None = N
     return instrument_client(create(service, config=config, **(credentials or {})))
 
 
+def sigv4_headers(url: str, body: bytes, headers: dict[str, str], *, service: str,
+                  region: str | None = None) -> dict[str, str]:
+    """``headers`` plus the SigV4 signature of one POST, with the function's own credentials.
+
+    botocore (in the runtime) is imported on first use. ``region``: the session's, else us-east-1.
+    No credentials: ``LookupError``."""
+    import botocore.session
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = botocore.session.get_session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise LookupError("no AWS credentials to sign the request")
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(credentials, service, region or session.get_config_variable("region") or "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError`` (``ThrottlingException``...), else None."""
     response = getattr(exc, "response", None)

@@ -19,6 +19,7 @@ carry a session id, a tenant id or any other text from the request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,3 +133,11 @@ def template_of(method: object, raw_path: object, *, resource: bool = False) -> 
         return route_template(method, normalize(raw_path), resource=resource)
     except MalformedPathError:
         return route_template(method, None)
+
+
+@functools.lru_cache(maxsize=512)
+def resource_template(method: str, resource: str) -> str:
+    """``template_of(method, resource, resource=True)``, computed once per pair: it is a pure
+    function and an API has a handful of (method, resource) pairs (bounded: a caller who invents
+    resources cannot grow it). The authorizer's route and the spans' ``http.route`` both use it."""
+    return template_of(method, resource, resource=True)

@@ -33,7 +33,7 @@ FIELDS = tuple(AuditRecord.model_fields)
 REPEATING = tuple(name for name in FIELDS if name not in VARYING)
 _KNOWN = frozenset(FIELDS)
 _AUDIT_ID = re.compile(AUDIT_ID[1:-1])
-_MAX_REQUEST_ID = 128  # AuditRecord.function_request_id max_length (a test keeps them equal)
+_MAX_REQUEST_ID = AuditRecord.model_fields["function_request_id"].metadata[0].max_length
 _set_attribute = object.__setattr__
 # shape -> (the JSON text around the varying values, the validated values of the shape), or None
 _shapes: dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any]] | None] = {}

@@ -25,8 +25,6 @@ from tenantkit.observability.redaction import redact_text
 
 REJECTS_SQL_FILE = "audit_partition_rejects.sql"
 CONTENT_FIELDS = tuple(name for name in AUDIT_RECORD_FIELDS if name != "event_id")
-REJECT_COLUMNS = ("event_id", "problem", "copy_rank", "fingerprint", "ts_text", "received_from", "received_via",
-                  "received_at", *CONTENT_FIELDS)
 
 
 @dataclass

@@ -25,15 +25,15 @@ from typing import Any
 from tenantkit import paths
 from tenantkit.audit import emit_audit
 from tenantkit.bff import spoofing, strict_json
-from tenantkit.bff.errors import (
+from tenantkit.bff.exceptions import (
     BadRequestError,
     BffError,
     EnvelopeMissingError,
+    MalformedJsonError,
     PayloadTooLargeError,
     RouteNotFoundError,
     UnsupportedMediaTypeError,
 )
-from tenantkit.bff.exceptions import MalformedJsonError
 from tenantkit.bff.routing import Response, Router
 from tenantkit.bff.service import BffService, RequestContext
 from tenantkit.envelope import EnvelopeError, IdentityEnvelope

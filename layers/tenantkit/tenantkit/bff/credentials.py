@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tenantkit import aws
-from tenantkit.bff.errors import TenantCredentialsUnavailableError
+from tenantkit.bff.exceptions import TenantCredentialsUnavailableError
 from tenantkit.observability import get_logger
 
 __all__ = ["ScopedCredentials", "TenantScopedClients", "role_session_name"]

@@ -156,7 +156,7 @@ class HttpUpstream:
         headers = identity_headers(request)
         if self._sigv4_service:
             try:
-                headers = _sigv4_headers(url, request.payload, headers, self._sigv4_service)
+                headers = aws.sigv4_headers(url, request.payload, headers, service=self._sigv4_service)
             except Exception as exc:  # no credentials, botocore errors: a 502 with a reason, never a 500
                 raise UpstreamFailedError(f"could not sign the upstream call: {type(exc).__name__}",
                                           reason="upstream_signing_failed") from None
@@ -179,20 +179,6 @@ class HttpUpstream:
             raise UpstreamFailedError("upstream unreachable", reason="upstream_unreachable") from None
         except OSError:
             raise UpstreamFailedError("upstream connection failed", reason="upstream_unreachable") from None
-
-
-def _sigv4_headers(url: str, payload: bytes, headers: dict[str, str], service: str) -> dict[str, str]:
-    import boto3
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    session = boto3.session.Session()
-    credentials = session.get_credentials()
-    if credentials is None:
-        raise LookupError("no AWS credentials")
-    aws_request = AWSRequest(method="POST", url=url, data=payload, headers=headers)
-    SigV4Auth(credentials, service, session.region_name or "us-east-1").add_auth(aws_request)
-    return dict(aws_request.headers.items())
 
 
 class AgentCoreUpstream:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tenantkit.bff.errors import AccessRevokedError, RegistryUnavailableError, TokenExpiredAtBffError
+from tenantkit.bff.exceptions import AccessRevokedError, RegistryUnavailableError, TokenExpiredAtBffError
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.exceptions import RegistryError
 from tenantkit.observability import get_logger

@@ -11,7 +11,7 @@ from typing import Any
 from tenantkit.abac import AbacResource, Action, PolicyEngine
 from tenantkit.audit import emit_audit
 from tenantkit.bff.config import BffConfig
-from tenantkit.bff.errors import AbacDeniedError
+from tenantkit.bff.exceptions import AbacDeniedError
 from tenantkit.bff.outbound import Upstream, UpstreamRequest, UpstreamResponse
 from tenantkit.bff.revocation import AccessGuard, RegistryStatus
 from tenantkit.bff.sessions import SESSION_ID_PATTERN, SessionBinding, SessionRepository

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tenantkit.bff.errors import TenantSpoofError
+from tenantkit.bff.exceptions import TenantSpoofError
 from tenantkit.envelope import IdentityEnvelope
 from tenantkit.identity_keys import DEFAULT_KEYS, IdentityKeys
 from tenantkit.paths import NormalizedPath

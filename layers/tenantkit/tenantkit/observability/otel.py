@@ -41,7 +41,7 @@ from tenantkit.observability.settings import (
 )
 from tenantkit.observability.spans import active_tracer, error_status, unsampled_traceparent
 from tenantkit.observability.state import current_state
-from tenantkit.paths import template_of
+from tenantkit.paths import resource_template
 
 SCOPE = "tenantkit"
 _ID_GENERATOR = XrayCompatibleIdGenerator()
@@ -65,10 +65,6 @@ def _config() -> OtelSettings:
 _pipelines: dict[str, Pipeline] = {}
 
 
-def sample_ratio() -> float:
-    return _config().sample_ratio
-
-
 def pipeline(service: str) -> Pipeline:
     """One provider per service (the local stack runs several functions in one process)."""
     found = _pipelines.get(service)
@@ -84,7 +80,7 @@ def pipeline(service: str) -> Pipeline:
         })
         processor = InvocationSpanProcessor(OtlpHttpSpanExporter(ExportSettings.from_settings(config)))
         provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(config.sample_ratio)), resource=resource,
-                                  id_generator=XrayCompatibleIdGenerator(), shutdown_on_exit=False)
+                                  id_generator=_ID_GENERATOR, shutdown_on_exit=False)
         provider.add_span_processor(processor)
         found = Pipeline(provider, provider.get_tracer(SCOPE), processor, config)
         _pipelines[service] = found
@@ -189,17 +185,12 @@ def handler_attributes() -> dict[str, Any]:
         # template, e.g. {proxy+}; the BFF's turned client text into placeholders), so it is
         # re-templated as one: idempotent, and the one normalizer (tenantkit.paths) stays the only
         # judge of what may reach a span
-        values["http.route"] = _span_route(method, path)
+        values["http.route"] = resource_template(method, path).partition(" ")[2]
     if state.status is not None:
         values["http.response.status_code"] = state.status
     return {k: v for k, v in values.items() if v is not None}
 
 
-@functools.lru_cache(maxsize=512)
-def _span_route(method: str, path: str) -> str:
-    """``template_of`` is a pure function and an API has a handful of routes: each is templated
-    once (bounded: a caller inventing paths cannot grow it)."""
-    return template_of(method, path, resource=True).partition(" ")[2]
 
 
 def traced(handler: Callable[[Any, Any], Any], service: str) -> Callable[[Any, Any], Any]:

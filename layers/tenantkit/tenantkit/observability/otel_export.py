@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
+from tenantkit.aws import sigv4_headers
 from tenantkit.observability.otlp_http import PipelinedHttpConnection
 from tenantkit.observability.otlp_proto import encode_export_request  # with the pipeline, not in a flush
 from tenantkit.observability.settings import OtelSettings, lambda_region
@@ -186,14 +187,9 @@ class InvocationSpanProcessor(SpanProcessor):
 
 
 def _sigv4(url: str, body: bytes, headers: dict[str, str], region: str) -> dict[str, str]:
-    """Sign for the X-Ray OTLP endpoint with the function's own role (botocore is in the runtime)."""
-    import botocore.session
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    credentials = botocore.session.get_session().get_credentials()
-    if credentials is None:  # Lambda always has a role; elsewhere the export fails closed (spans dropped)
-        raise OSError("no AWS credentials to sign the OTLP export")
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-    SigV4Auth(credentials, "xray", region).add_auth(request)
-    return dict(request.headers.items())
+    """Sign for the X-Ray OTLP endpoint with the function's own role; without credentials (never
+    in Lambda) the export fails closed: OSError, the spans are dropped."""
+    try:
+        return sigv4_headers(url, body, headers, service="xray", region=region)
+    except LookupError as error:
+        raise OSError(str(error)) from None

@@ -233,13 +233,11 @@ def dumps_flat_record(record: dict[str, Any]) -> str:
     keys = tuple(record)
     clean = _clean_key_sets.get(keys)
     if clean is None:
-        clean = not any(is_sensitive_key(key) or (isinstance(key, str) and _triggered(key)) for key in keys)
+        clean = flat_keys_clean(keys)
         if len(_clean_key_sets) < 256:
             _clean_key_sets[keys] = clean
     if clean and all(type(value) in _SCALARS for value in record.values()):
-        if not _triggered("\n".join([value for value in record.values() if type(value) is str])):
-            return dumps_scalars(record)  # json.dumps(record, separators=(",", ":")): ASCII, as dumps_redacted writes
-        return json.dumps(redact(record), default=str, separators=(",", ":"))
+        return dumps_clean_flat(record)
     return dumps_redacted(record)
 
 
@@ -259,7 +257,7 @@ def dumps_clean_flat(record: dict[str, Any]) -> str:
     and whose key set ``flat_keys_clean`` admits (an audit record: a closed, validated schema):
     the same gate on the string values and the same line, without re-deriving what is known."""
     if not _triggered("\n".join([value for value in record.values() if type(value) is str])):
-        return dumps_scalars(record)
+        return dumps_scalars(record)  # json.dumps(record, separators=(",", ":")): ASCII, as dumps_redacted writes
     return json.dumps(redact(record), default=str, separators=(",", ":"))
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from tenantkit.observability.pseudonym import session_id_policy
 from tenantkit.observability.settings import (
-    TRACING_BACKENDS,
     in_lambda,
     lambda_trace_header,
     observability_settings,
@@ -31,9 +30,6 @@ from tenantkit.observability.settings import (
 from tenantkit.observability.state import current_state
 
 _tracers: dict[str, Any] = {}
-
-
-BACKENDS = TRACING_BACKENDS
 
 
 def backend() -> str:
