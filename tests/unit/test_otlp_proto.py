@@ -171,3 +171,17 @@ def test_values_equal_as_keys_but_encoded_apart_stay_apart():
 def test_an_empty_batch():
     assert encode_export_request([]) == encode_spans([]).SerializeToString() == b""
 
+
+def test_an_export_that_cannot_be_signed_is_dropped_not_raised(monkeypatch, tmp_path):
+    """No credentials to sign for the X-Ray OTLP endpoint (never in Lambda): the batch is dropped
+    and counted; the flush, and so the invocation it runs in, does not fail."""
+    from tenantkit.observability.otel_export import ExportSettings, OtlpHttpSpanExporter
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    exporter = OtlpHttpSpanExporter(ExportSettings("http://127.0.0.1:9/v1/traces", 0.1, "eu-west-1"))
+    assert exporter.export(_one_span({"k": "v"}), deadline=1e18) is False
+    assert exporter.failures == 1 and exporter.last_error == "OSError"

@@ -95,11 +95,11 @@ class OtlpHttpSpanExporter:
         except Exception as error:  # a value no encoder writes (text that is not UTF-8): drop the batch
             return self._failed(type(error).__name__)
         headers = {"Content-Type": "application/x-protobuf", "Content-Length": str(len(body))}
-        if self.settings.sigv4_region:
-            headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)
         try:
+            if self.settings.sigv4_region:
+                headers = _sigv4(self.settings.endpoint, body, headers, self.settings.sigv4_region)
             answered = self._connection.post(body, headers, deadline)
-        except Exception as error:  # any transport failure: drop the batch, never fail the request
+        except Exception as error:  # signing or transport failure: drop the batch, never fail the request
             return self._reset(error)
         ok = self._account(answered)
         self._in_flight.append(len(spans))
