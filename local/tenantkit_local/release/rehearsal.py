@@ -81,8 +81,10 @@ provider "aws" {{
 
 
 def _terraform_env(workdir: Path) -> dict[str, str]:
+    from tenantkit_local.release.smoke import terraform_cli_config  # the mirror's config, or the registry's
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
-    return {**env, "TF_CLI_CONFIG_FILE": str(TERRAFORM / ".terraformrc"), "TF_IN_AUTOMATION": "1",
+    return {**env, "TF_CLI_CONFIG_FILE": str(terraform_cli_config()), "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1", "TF_DATA_DIR": str(workdir / ".terraform"),
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
 
