@@ -42,7 +42,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _common import budget_line, summarize, timed  # noqa: E402
 from _lambda_layout import lambda_environment, layer_layouts  # noqa: E402
 
-XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+from tenantkit_local.release.layer_bytecode import HANDLERS as LOGICAL_IDS  # noqa: E402
+from tenantkit_local.release.layer_bytecode import XRAY_HEADER  # noqa: E402
+
 # A collector that answers each request as soon as its body is read (no decoding), in its own
 # process: the export's cost to the function, not the Python receiver's throughput.
 FAST_COLLECTOR = r"""
@@ -76,7 +78,7 @@ while True:
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
         buffers[conn] = data
 """
-HANDLERS = ("authorizer", "bff_proxy", "audit_sink", "audit_compaction")
+HANDLERS = tuple(LOGICAL_IDS)
 COLD = """
 import importlib.util, json, os, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
@@ -115,8 +117,7 @@ def set_env(**values: str | None) -> None:
 def handler_env(name: str, site: Path) -> dict[str, str]:
     from tenantkit_local.template import function_spec, load_env_vars
 
-    logical = {"authorizer": "AuthorizerFunction", "bff_proxy": "BffProxyFunction",
-               "audit_sink": "AuditSinkFunction", "audit_compaction": "AuditCompactionFunction"}[name]
+    logical = LOGICAL_IDS[name]
     spec = function_spec(ROOT / "template.yaml", logical, env_vars=load_env_vars(ROOT / "local/env.json"))
     env = {**os.environ, **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": logical, "AWS_REGION": "us-east-1",
            "OIDC_JWKS_URI": "http://127.0.0.1:9/keys", **lambda_environment(name, site)}
