@@ -135,6 +135,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/audit_sink.py
 	$(BIN)/python bench/audit_compaction.py
 	$(BIN)/python bench/queries.py
+	$(BIN)/python bench/tracing.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis
